@@ -76,8 +76,11 @@ func NewVerifier(ctx context.Context, own *Signer, ext *External, claims Claims)
 		}
 		noErr := true
 		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{ext.JWKSURL}, keyfunc.Override{
-			RefreshInterval:           time.Hour,
-			RefreshUnknownKID:         rate.NewLimiter(rate.Every(every), 1),
+			RefreshInterval:   time.Hour,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(every), 1),
+			// Past the limit an unknown kid fails at once instead of queueing
+			// requests behind the limiter.
+			RateLimitWaitMax:          10 * time.Millisecond,
 			HTTPTimeout:               10 * time.Second,
 			NoErrorReturnFirstHTTPReq: &noErr, // the IdP may come up after us
 		})
