@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -106,7 +107,8 @@ func translate(err error) error {
 		return ErrConflict
 	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P03"):
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
-	case errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr), isConnectErr(err):
+	case errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr), isConnectErr(err),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF): // connection cut mid-query
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)

@@ -275,3 +275,9 @@ func (r appRow) toApp() App {
 	}
 	return a
 }
+
+// Exec runs a raw statement. It exists for tests that break the database
+// under a running service; the service itself never calls it.
+func (s *Store) Exec(ctx context.Context, sql string) error {
+	return s.db.WithContext(ctx).Exec(sql).Error
+}

@@ -55,7 +55,12 @@ type Options struct {
 // New starts a stack on a fresh database of engine e.
 func New(t testing.TB, e dbtest.Engine, o Options) *Stack {
 	t.Helper()
-	st := dbtest.OpenStore(t, e)
+	return NewWith(t, dbtest.OpenStore(t, e), NewSigner(t), o)
+}
+
+// NewSigner makes a signer with a fresh key and the test issuer.
+func NewSigner(t testing.TB) *jwtauth.Signer {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +69,7 @@ func New(t testing.TB, e dbtest.Engine, o Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewWith(t, st, signer, o)
+	return signer
 }
 
 // NewWith starts a stack on a given store and signer (two replicas share both).
