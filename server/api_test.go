@@ -456,3 +456,33 @@ func TestUnauthenticatedEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// TestContentTypeVariants: JSON with parameters is JSON; extra fields are
+// allowed (the schema does not forbid them) and ignored.
+func TestContentTypeVariants(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		s := servertest.New(t, e, servertest.Options{})
+		tok := s.Token(t, alice, false)
+		for i, c := range []struct {
+			ct   string
+			body string
+			want int
+		}{
+			{"application/json; charset=utf-8", `{"name":"cs-a"}`, 201},
+			{"Application/JSON", `{"name":"cs-b"}`, 201},
+			{"application/json", `{"name":"cs-c","secret":"mine","createdBy":"mallory"}`, 201},
+			{"application/x-www-form-urlencoded", `name=cs-d`, 400},
+			{"application/json", `{"name":"cs-e"} trailing`, 400},
+		} {
+			r := s.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: tok, Body: c.body, ContentType: c.ct})
+			if r.Status != c.want {
+				t.Errorf("case %d (%s %s): %d %s", i, c.ct, c.body, r.Status, r.Body)
+			}
+		}
+		// The extra fields changed nothing: the owner is the caller.
+		r := s.Do(t, servertest.Request{Method: "GET", Path: "/api/v1/administration/user-applications?createdBy=mallory", Token: s.Token(t, root, true)})
+		if r.Status != 200 || string(r.Body) != "[]\n" && string(r.Body) != "[]" {
+			t.Fatalf("body fields set the owner: %s", r.Body)
+		}
+	})
+}

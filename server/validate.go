@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -61,6 +65,9 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			case err != nil:
 				return newAPIError(http.StatusNotFound, "no such endpoint", "")
 			}
+			if err := normalizeJSONBody(req); err != nil {
+				return err
+			}
 			slot := &principalSlot{}
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
@@ -77,6 +84,34 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			return next(c)
 		}
 	}, nil
+}
+
+// normalizeJSONBody lower-cases the media type (it is case-insensitive, but
+// the generated binder compares it literally) and refuses a JSON body with
+// trailing data, which a streaming decoder would silently ignore.
+func normalizeJSONBody(req *http.Request) error {
+	ct := req.Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		return nil
+	}
+	mediaType, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, "invalid Content-Type header", err.Error())
+	}
+	req.Header.Set(echo.HeaderContentType, mime.FormatMediaType(mediaType, params))
+	if mediaType != echo.MIMEApplicationJSON || req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	data, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return requestError(err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(data))
+	if len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
+		return newAPIError(http.StatusBadRequest, "invalid request body: not valid JSON", "")
+	}
+	return nil
 }
 
 // requestError maps a validation failure: bad credentials 401, an oversized
