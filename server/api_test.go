@@ -263,31 +263,42 @@ func TestIsolation(t *testing.T) {
 	})
 }
 
+// concurrently releases n requests at once and counts their statuses;
+// check, when set, looks at each response.
+func concurrently(t *testing.T, s *servertest.Stack, n int, req func(i int) servertest.Request, check func(*servertest.Response)) map[int]int {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	count := map[int]int{}
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := s.Do(t, req(i))
+			if check != nil {
+				check(r)
+			}
+			mu.Lock()
+			count[r.Status]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return count
+}
+
 // TestConcurrentSameName: one 201, the rest 409, one row.
 func TestConcurrentSameName(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
 		s := servertest.New(t, e, servertest.Options{})
 		tok := s.Token(t, alice, false)
 		const n = 16
-		statuses := make(chan int, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				r := s.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: tok, Body: map[string]any{"name": "race"}})
-				statuses <- r.Status
-			}()
-		}
-		close(start)
-		wg.Wait()
-		close(statuses)
-		count := map[int]int{}
-		for st := range statuses {
-			count[st]++
-		}
+		count := concurrently(t, s, n, func(int) servertest.Request {
+			return servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: tok, Body: map[string]any{"name": "race"}}
+		}, nil)
 		if count[201] != 1 || count[409] != n-1 {
 			t.Fatalf("statuses %v, want one 201 and %d 409", count, n-1)
 		}
@@ -305,28 +316,13 @@ func TestLimit(t *testing.T) {
 		s := servertest.New(t, e, servertest.Options{MaxAppsPerUser: max})
 		tok := s.Token(t, alice, false)
 		const n = 12
-		var wg sync.WaitGroup
-		statuses := make(chan int, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				r := s.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: tok, Body: map[string]any{"name": fmt.Sprintf("app-%d", i)}})
-				if r.Status == 400 && !strings.Contains(r.Error(t).Message, fmt.Sprint(max)) {
-					t.Errorf("limit message does not name the limit: %s", r.Body)
-				}
-				statuses <- r.Status
-			}()
-		}
-		close(start)
-		wg.Wait()
-		close(statuses)
-		count := map[int]int{}
-		for st := range statuses {
-			count[st]++
-		}
+		count := concurrently(t, s, n, func(i int) servertest.Request {
+			return servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: tok, Body: map[string]any{"name": fmt.Sprintf("app-%d", i)}}
+		}, func(r *servertest.Response) {
+			if r.Status == 400 && !strings.Contains(r.Error(t).Message, fmt.Sprint(max)) {
+				t.Errorf("limit message does not name the limit: %s", r.Body)
+			}
+		})
 		if count[201] != max || count[400] != n-max {
 			t.Fatalf("statuses %v, want %d×201 and %d×400", count, max, n-max)
 		}

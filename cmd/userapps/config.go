@@ -52,6 +52,15 @@ func (c commonConfig) signingKeyPath() string {
 	return filepath.Join(c.DataDir, "signing-key.pem")
 }
 
+// signer loads (or on first use creates) the key that serve and token share.
+func (c commonConfig) signer() (*jwtauth.Signer, error) {
+	key, err := jwtauth.LoadOrCreateKey(c.signingKeyPath())
+	if err != nil {
+		return nil, err
+	}
+	return jwtauth.NewSigner(key, c.Issuer)
+}
+
 func (c commonConfig) claims() jwtauth.Claims {
 	return jwtauth.Claims{User: c.UserClaim, Roles: c.RolesClaim, AdminRole: c.AdminRole}
 }

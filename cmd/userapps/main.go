@@ -61,11 +61,7 @@ func run(args []string, getenv func(string) string, stdout, stderr *os.File) err
 
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	log.Info("starting", "config", cfg.redacted())
-	key, err := jwtauth.LoadOrCreateKey(cfg.signingKeyPath())
-	if err != nil {
-		return err
-	}
-	signer, err := jwtauth.NewSigner(key, cfg.Issuer)
+	signer, err := cfg.signer()
 	if err != nil {
 		return err
 	}
@@ -118,11 +114,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 }
 
 func mintToken(cfg tokenConfig, stdout *os.File) error {
-	key, err := jwtauth.LoadOrCreateKey(cfg.signingKeyPath())
-	if err != nil {
-		return err
-	}
-	signer, err := jwtauth.NewSigner(key, cfg.Issuer)
+	signer, err := cfg.signer()
 	if err != nil {
 		return err
 	}
