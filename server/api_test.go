@@ -188,6 +188,9 @@ func TestErrors(t *testing.T) {
 				if got := r.Error(t); !strings.Contains(strings.ToLower(got.Message), strings.ToLower(c.message)) {
 					t.Errorf("message %q does not mention %q", got.Message, c.message)
 				}
+				if c.status == 405 && r.Header.Get("Allow") != "GET, POST" {
+					t.Errorf("405 with Allow %q, want \"GET, POST\"", r.Header.Get("Allow"))
+				}
 				if c.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("401 without WWW-Authenticate: Bearer")
 				}

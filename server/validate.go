@@ -61,6 +61,7 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			route, params, err := router.FindRoute(req)
 			switch {
 			case errors.Is(err, routers.ErrMethodNotAllowed):
+				c.Response().Header().Set(echo.HeaderAllow, allowedMethods(router, req))
 				return newAPIError(http.StatusMethodNotAllowed, "method not allowed", "")
 			case err != nil:
 				return newAPIError(http.StatusNotFound, "no such endpoint", "")
@@ -84,6 +85,20 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			return next(c)
 		}
 	}, nil
+}
+
+// allowedMethods lists the methods the spec defines for req's path, for the
+// Allow header of a 405 (RFC 9110 section 15.5.6).
+func allowedMethods(router routers.Router, req *http.Request) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		if _, _, err := router.FindRoute(probe); err == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
 }
 
 // normalizeJSONBody lower-cases the media type (it is case-insensitive, but
