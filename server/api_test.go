@@ -35,6 +35,9 @@ func create(t *testing.T, s *servertest.Stack, token, name string) gen.UserAppPo
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create %q: %d %s", name, r.Status, r.Body)
 	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("create answer (it holds the secret) may be cached: Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
 	var out gen.UserAppPostResponse
 	r.JSON(t, &out)
 	return out
@@ -95,6 +98,9 @@ func TestLifecycle(t *testing.T) {
 		}
 
 		regen := s.Do(t, servertest.Request{Method: http.MethodPost, Path: "/api/v1/user-applications/" + app.Id + "/secret", Token: tok})
+		if regen.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("regenerate answer may be cached: Cache-Control %q", regen.Header.Get("Cache-Control"))
+		}
 		var sec struct{ Secret string }
 		regen.JSON(t, &sec)
 		if regen.Status != http.StatusOK || len(sec.Secret) < 43 || sec.Secret == app.Secret {
@@ -400,6 +406,8 @@ func TestAdministration(t *testing.T) {
 			{"?clientId=" + a1.ClientId + "&createdBy=" + alice, []string{a1.Id}},
 			{"?clientId=" + a1.ClientId + "&createdBy=" + bob, nil},
 			{"?createdBy=ALICE@example.com", nil}, // exact match
+			{"?createdBy=", nil},                  // set but empty matches nothing: fail closed
+			{"?clientId=", nil},
 			{"?createdBy=alice", nil},
 			{"?clientId=nope", nil},
 		} {

@@ -75,4 +75,4 @@ func BenchmarkAPI(b *testing.B) {
 	}
 }
 
-func storeFilter(user string) store.Filter { return store.Filter{CreatedBy: user} }
+func storeFilter(user string) store.Filter { return store.Filter{CreatedBy: &user} }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/runai-compat/userapps/server/servertest"
 	"github.com/runai-compat/userapps/store"
@@ -39,6 +40,9 @@ func TestInternalError(t *testing.T) {
 		app := create(t, s, admin, "doomed")
 		if err := s.Store.Exec(context.Background(), "DROP TABLE user_applications"); err != nil {
 			t.Fatal(err)
+		}
+		if got := s.Do(t, servertest.Request{Method: "GET", Path: "/readyz"}); got.Status != http.StatusServiceUnavailable {
+			t.Errorf("readyz without the schema: %d", got.Status)
 		}
 		for _, r := range everyOperation(app.Id) {
 			r.Token = admin
@@ -92,6 +96,47 @@ func TestDatabaseDown(t *testing.T) {
 	if got := list(t, s, admin); len(got) != 1 || got[0].Id != app.Id {
 		t.Fatalf("after recovery: %+v", got)
 	}
+}
+
+// TestStalledDatabase: a database that holds a lock and never answers gives
+// 503 after the request deadline, never a hang.
+func TestStalledDatabase(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		dbURL, dir := e.New(t)
+		st, err := store.Open(context.Background(), dbURL, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		s := servertest.NewWith(t, st, servertest.NewSigner(t), servertest.Options{RequestTimeout: 700 * time.Millisecond})
+		tok := s.Token(t, alice, false)
+		app := create(t, s, tok, "stalled")
+
+		// A second connection takes the write lock and sits on it.
+		locker, err := store.Open(context.Background(), dbURL, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { locker.Close() })
+		release := make(chan struct{})
+		locked := make(chan error, 1)
+		go func() {
+			locked <- locker.HoldWriteLock(context.Background(), release)
+		}()
+		t.Cleanup(func() { close(release); <-locked })
+		time.Sleep(200 * time.Millisecond)
+
+		start := time.Now()
+		r := s.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/user-applications/" + app.Id + "/secret", Token: tok})
+		if r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("write under a held lock: %d %s", r.Status, r.Body)
+		}
+		// Postgres stops at the deadline; SQLite's lock wait ignores the
+		// context and ends at its 5 s busy timeout.
+		if took := time.Since(start); took > 8*time.Second {
+			t.Fatalf("took %v; the deadline is 700ms, the SQLite busy timeout 5s", took)
+		}
+	})
 }
 
 // tcpProxy forwards loopback connections to a target and can cut them all.

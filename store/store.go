@@ -43,10 +43,11 @@ type NewApp struct {
 	SecretHash   []byte
 }
 
-// Filter narrows List; empty fields match everything.
+// Filter narrows List; a nil field matches everything, a set one matches
+// exactly (so a set empty string matches nothing).
 type Filter struct {
-	CreatedBy string
-	ClientID  string
+	CreatedBy *string
+	ClientID  *string
 }
 
 // appRow is the table layout; unexported so GORM tags never leak.
@@ -130,11 +131,11 @@ func (s *Store) Create(ctx context.Context, n NewApp, maxPerUser int) (App, erro
 // then id so pages and repeated calls agree.
 func (s *Store) List(ctx context.Context, f Filter) ([]App, error) {
 	q := s.db.WithContext(ctx).Model(&appRow{})
-	if f.CreatedBy != "" {
-		q = q.Where("created_by = ?", f.CreatedBy)
+	if f.CreatedBy != nil {
+		q = q.Where("created_by = ?", *f.CreatedBy)
 	}
-	if f.ClientID != "" {
-		q = q.Where("client_id = ?", f.ClientID)
+	if f.ClientID != nil {
+		q = q.Where("client_id = ?", *f.ClientID)
 	}
 	var rows []appRow
 	if err := q.Order("created_at, id").Find(&rows).Error; err != nil {
@@ -229,13 +230,10 @@ func (s *Store) Exists(ctx context.Context, clientID string) (bool, error) {
 	return n > 0, nil
 }
 
-// Ping checks that the database answers, for readiness.
+// Ping checks that the database answers and holds our schema, for readiness.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&appRow{}).Limit(1).Count(&n).Error; err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
@@ -274,6 +272,25 @@ func (r appRow) toApp() App {
 		a.LastLogin = &t
 	}
 	return a
+}
+
+// HoldWriteLock takes the tables' write lock in a transaction and keeps it
+// until release is closed. Tests use it to stall the database under a
+// running service.
+func (s *Store) HoldWriteLock(ctx context.Context, release <-chan struct{}) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if tx.Dialector.Name() == "postgres" {
+			err = tx.Exec("LOCK TABLE user_applications, user_application_owners IN ACCESS EXCLUSIVE MODE").Error
+		} else { // SQLite transactions here begin IMMEDIATE: the lock is already ours
+			err = tx.Exec("UPDATE user_application_owners SET app_count = app_count").Error
+		}
+		if err != nil {
+			return err
+		}
+		<-release
+		return nil
+	})
 }
 
 // Exec runs a raw statement. It exists for tests that break the database

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,10 +57,63 @@ func TestParseServe(t *testing.T) {
 	}
 }
 
-func TestRedactedHidesPassword(t *testing.T) {
-	c := serveConfig{DatabaseURL: "postgres://app:hunter2@db:5432/x"}
-	if s := fmt.Sprint(c.redacted()); strings.Contains(s, "hunter2") || !strings.Contains(s, "app:xxxxx@db") {
-		t.Fatalf("redacted: %s", s)
+func TestRedactURL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", "(embedded sqlite)"},
+		{"postgres://app:hunter2@db:5432/x", "postgres://app:xxxxx@db:5432/x"},
+		{"postgres://app@db/x?sslmode=disable&password=hunter2", "postgres://app@db/x?password=xxxxx&sslmode=disable"},
+		{"postgres://app@db/x?PassWord=hunter2", "postgres://app@db/x?PassWord=xxxxx"},
+		{"postgres://postgres:hun%ter2@db/x", "(unparseable URL, not shown)"},
+	} {
+		got := redactURL(c.in)
+		if got != c.want || strings.Contains(got, "hunter2") || strings.Contains(got, "hun%ter2") {
+			t.Errorf("redactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestBadDatabaseURLNotEchoed(t *testing.T) {
+	_, err := parseServe([]string{"--database-url", "host=db password=hunter2"}, env(nil), io.Discard)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestHelpIsSuccess(t *testing.T) {
+	for _, cmd := range []string{"serve", "token"} {
+		if err := run([]string{cmd, "-h"}, env(nil), os.Stdout, devNull(t)); !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s -h: %v", cmd, err)
+		}
+		if err := run([]string{cmd, "--no-such-flag"}, env(nil), os.Stdout, devNull(t)); !errors.Is(err, errUsage) {
+			t.Errorf("%s --no-such-flag: %v", cmd, err)
+		}
+	}
+	if _, err := parseServe([]string{"--body-limit", "-5"}, env(nil), io.Discard); err == nil {
+		t.Error("negative body limit accepted")
+	}
+}
+
+func devNull(t *testing.T) *os.File {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// TestTokenWithoutKey: token never invents a key the server does not have.
+func TestTokenWithoutKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseToken([]string{"--data-dir", dir, "--user", "a@example.com"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mintToken(cfg, devNull(t)); err == nil || !strings.Contains(err.Error(), "userapps serve") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "signing-key.pem")); err == nil {
+		t.Fatal("token created a key")
 	}
 }
 
@@ -88,9 +143,11 @@ func TestServeAndShutdown(t *testing.T) {
 	base := "http://" + addr
 	waitReady(t, base)
 
-	info, err := os.Stat(filepath.Join(dir, "signing-key.pem"))
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("signing key: %v %v", info, err)
+	for _, f := range []string{"signing-key.pem", "userapps.db"} {
+		info, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v, want mode 0600", f, info, err)
+		}
 	}
 	tcfg, err := parseToken([]string{"--data-dir", dir, "--user", "alice@example.com", "--ttl", "5m"}, env(nil), io.Discard)
 	if err != nil {

@@ -48,6 +48,7 @@ type Stack struct {
 type Options struct {
 	MaxAppsPerUser int
 	BodyLimit      int64
+	RequestTimeout time.Duration
 	External       *jwtauth.External
 	Claims         jwtauth.Claims
 }
@@ -85,7 +86,7 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 		o.MaxAppsPerUser = 20
 	}
 	e, err := server.New(server.Config{
-		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit,
+		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit, RequestTimeout: o.RequestTimeout,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
