@@ -59,7 +59,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
 
-	skip := map[string]bool{PathHealthz: true, PathReadyz: true, PathJWKS: true}
+	skip := map[string]bool{
+		PathHealthz: true, PathReadyz: true, PathJWKS: true, PathOpenAPIJSON: true, PathOpenAPIYAML: true,
+	}
 	validate, err := validator(spec, cfg.Auth, skip)
 	if err != nil {
 		return nil, err
@@ -84,10 +86,14 @@ func New(cfg Config) (*echo.Echo, error) {
 		return c.Blob(http.StatusOK, "application/jwk-set+json", jwks)
 	})
 
+	if err := registerSpec(e); err != nil {
+		return nil, err
+	}
+
 	h := &Handlers{store: cfg.Store, maxAppsPerUser: cfg.MaxAppsPerUser}
 	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(h, nil), gen.RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{
-			"get_user_applications_administration":        {requireAdmin},
+			"get_user_applications_administration":         {requireAdmin},
 			"delete_user_application_by_id_administration": {requireAdmin},
 		},
 	})
