@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -61,6 +65,9 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			case err != nil:
 				return newAPIError(http.StatusNotFound, "no such endpoint", "")
 			}
+			if err := wellFormedJSON(req); err != nil {
+				return err
+			}
 			slot := &principalSlot{}
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
@@ -77,6 +84,29 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			return next(c)
 		}
 	}, nil
+}
+
+// wellFormedJSON rejects a JSON body that is not exactly one JSON value:
+// kin-openapi and the generated binder both decode only the first value, so
+// without this `{"name":"ab"}}` would be accepted. The body is put back for
+// the validator to read again.
+func wellFormedJSON(req *http.Request) error {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return requestError(err) // over the body limit: 413
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) > 0 && !json.Valid(body) {
+		return newAPIError(http.StatusBadRequest, "invalid request body: not a single well-formed JSON value", "")
+	}
+	return nil
 }
 
 // requestError maps a validation failure: bad credentials 401, an oversized
