@@ -74,6 +74,7 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 				return requestError(err)
 			}
+			firstQueryValues(req, route)
 			if slot.p != nil {
 				ctx = WithPrincipal(req.Context(), *slot.p)
 			} else {
@@ -107,6 +108,29 @@ func wellFormedJSON(req *http.Request) error {
 		return newAPIError(http.StatusBadRequest, "invalid request body: not a single well-formed JSON value", "")
 	}
 	return nil
+}
+
+// firstQueryValues keeps only the first value of a repeated scalar query
+// parameter: the one the validator read and checked. The generated binder
+// would refuse the repeat with a 400 that the list operations do not list.
+func firstQueryValues(req *http.Request, route *routers.Route) {
+	q := req.URL.Query()
+	changed := false
+	for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value == nil || p.Value.In != openapi3.ParameterInQuery || len(q[p.Value.Name]) < 2 {
+				continue
+			}
+			if sch := p.Value.Schema; sch != nil && sch.Value != nil && sch.Value.Type.Is(openapi3.TypeArray) {
+				continue
+			}
+			q[p.Value.Name] = q[p.Value.Name][:1]
+			changed = true
+		}
+	}
+	if changed {
+		req.URL.RawQuery = q.Encode()
+	}
 }
 
 // requestError maps a validation failure: bad credentials 401, an oversized
