@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: run build test generate check-generate lint tidy-ci
+.PHONY: run build test generate check-generate lint tidy-ci spec-lint spec-diff
 
 run: build
 	./bin/userapps serve
@@ -29,3 +29,17 @@ lint:
 
 tidy-ci:
 	$(GO) mod tidy -diff
+
+# npm tools (Prism, Spectral), installed from the lockfile.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# Lint the merged spec with Spectral and the explicit ruleset in .spectral.yaml.
+spec-lint: node_modules/.installed
+	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=warn openapi/runai.yaml
+
+# API changes since BASE_REF (default origin/main, else main; see .ci/spec-diff.sh);
+# fails on a breaking change not listed in openapi/breaking-changes-ack.yaml.
+spec-diff:
+	BASE_REF=$(BASE_REF) .ci/spec-diff.sh
