@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: run build test generate check-generate lint tidy-ci spec-lint spec-diff
+.PHONY: run build test generate check-generate lint tidy-ci spec-lint spec-diff fuzz
 
 run: build
 	./bin/userapps serve
@@ -43,3 +43,12 @@ spec-lint: node_modules/.installed
 # fails on a breaking change not listed in openapi/breaking-changes-ack.yaml.
 spec-diff:
 	BASE_REF=$(BASE_REF) .ci/spec-diff.sh
+
+# Every Fuzz target in server/ for FUZZTIME each (seeds: server/testdata/fuzz).
+# A crash, a 5xx or an off-spec response fails the run.
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for t in $$($(GO) test -list '^Fuzz' ./server | grep '^Fuzz'); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test ./server -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME); \
+	done
