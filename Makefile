@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: run build test generate check-generate lint tidy-ci spec-lint spec-diff fuzz
+.PHONY: run build test generate check-generate lint tidy-ci spec-lint spec-diff fuzz contract
 
 run: build
 	./bin/userapps serve
@@ -52,3 +52,27 @@ fuzz:
 		echo "== $$t ($(FUZZTIME))"; \
 		$(GO) test ./server -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME); \
 	done
+
+# Black-box contract suite (cmd/contract, a second binary) against a running
+# service: make contract BASE_URL=http://127.0.0.1:8080. Tokens come from
+# CONTRACT_TOKEN, CONTRACT_OTHER_TOKEN, CONTRACT_ADMIN_TOKEN (and optionally
+# CONTRACT_EXPIRED_TOKEN); when they are unset and BASE_URL is local, they are
+# minted with `userapps token --data-dir $(DATA_DIR)`, the service's data dir.
+# With PRISM=1, BASE_URL is a Prism proxy in front of DIRECT_URL (.ci/contract.sh).
+BASE_URL ?= http://127.0.0.1:8080
+DATA_DIR ?= ./data
+contract: build
+	$(GO) build -o bin/contract ./cmd/contract
+	@set -e; \
+	if [ -z "$$CONTRACT_TOKEN" ]; then \
+		case "$(BASE_URL)" in http://127.0.0.1:*|http://localhost:*|http://\[::1\]:*) ;; \
+		*) echo "contract: $(BASE_URL) is not local: set CONTRACT_TOKEN, CONTRACT_OTHER_TOKEN and CONTRACT_ADMIN_TOKEN" >&2; exit 2;; esac; \
+		key="$${USERAPPS_SIGNING_KEY_FILE:-$(DATA_DIR)/signing-key.pem}"; \
+		test -f "$$key" || { echo "contract: no signing key at $$key: set DATA_DIR to the service's --data-dir, or the CONTRACT_* tokens" >&2; exit 2; }; \
+		run="contract-$$(date +%s)-$$$$"; \
+		export CONTRACT_TOKEN=$$(./bin/userapps token --data-dir "$(DATA_DIR)" --user "$$run-a@example.com"); \
+		export CONTRACT_OTHER_TOKEN=$$(./bin/userapps token --data-dir "$(DATA_DIR)" --user "$$run-b@example.com"); \
+		export CONTRACT_ADMIN_TOKEN=$$(./bin/userapps token --data-dir "$(DATA_DIR)" --user "$$run-admin@example.com" --admin); \
+		export CONTRACT_SIGNING_KEY_FILE="$$key" CONTRACT_USER="$$run-a@example.com" CONTRACT_ISSUER="$${USERAPPS_ISSUER:-userapps}"; \
+	fi; \
+	./bin/contract --base-url "$(BASE_URL)" $(if $(DIRECT_URL),--direct-url "$(DIRECT_URL)") $(if $(PRISM),--prism)

@@ -56,6 +56,9 @@ func bearer(tok string) string {
 }
 
 func (s *Suite) Run(ctx context.Context) {
+	if s.c.prism {
+		s.checkPrismValidates(ctx)
+	}
 	s.checkServedSpec(ctx)
 	for _, op := range s.ops {
 		s.log("operation %-45s %-6s %s  kind=%s secured=%v admin=%v", op.ID, op.Method, op.Path, op.Kind(), op.Secured, op.Admin)
@@ -138,6 +141,33 @@ func (s *Suite) expand(op *Op, id string) string {
 func isIDParam(name string) bool {
 	n := strings.ToLower(name)
 	return n == "id" || strings.HasSuffix(n, "id")
+}
+
+// checkPrismValidates makes sure the proxy judges: a request without its
+// token must be refused by Prism itself (problem+json), not forwarded.
+func (s *Suite) checkPrismValidates(ctx context.Context) {
+	for _, op := range s.ops {
+		if !op.Secured || op.Method != http.MethodGet || len(op.PathParams()) > 0 {
+			continue
+		}
+		r := Req{Case: "Prism validates requests (--errors)", Method: op.Method, Path: op.Path}
+		req, err := http.NewRequestWithContext(ctx, op.Method, s.c.base+op.Path, nil)
+		if err != nil {
+			s.c.fail(r, "%v", err)
+			return
+		}
+		resp, err := s.c.http.Do(req)
+		if err != nil {
+			s.c.fail(r, "transport error: %v", err)
+			return
+		}
+		resp.Body.Close()
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+			s.c.fail(r, "an unauthenticated request went through the proxy (%d %s): is --base-url a Prism proxy started with --errors?",
+				resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		return
+	}
 }
 
 // checkServedSpec requires the service to serve the spec the suite judges by.
