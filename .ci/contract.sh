@@ -43,7 +43,7 @@ wait_http() {
 }
 
 make build
-[ -x node_modules/.bin/prism ] || npm ci --no-audit --no-fund
+make --no-print-directory npm-deps
 
 # A fresh database for the Postgres run.
 db="userapps_contract_$$"
