@@ -528,6 +528,7 @@ func (s *Suite) actions(ctx context.Context, a *Op) {
 			for k, v := range m {
 				if str, ok := v.(string); ok {
 					s.pool.add(k, str)
+					it.fields[k] = str // e.g. the new secret replaces the old
 				}
 			}
 		}
@@ -545,12 +546,63 @@ func (s *Suite) actions(ctx context.Context, a *Op) {
 // the pool where names match, and checks only conformance.
 func (s *Suite) others(ctx context.Context, o *Op) {
 	r := Req{Op: o, Case: "request from the schema", Method: o.Method, Path: s.expand(o, uuid.NewString()), Auth: s.authFor(o, s.user), Expect: expectAny}
-	if o.BodyType != "" {
-		obj, _ := schemaValue(o.BodySchema, "", s.pool, s.rnd, s.maxLen).(map[string]any)
-		r.Body, _ = encodeBody(o.BodyType, obj)
-		r.CType = o.BodyType
+	if o.BodyType == "" {
+		s.send(ctx, r)
+		return
 	}
-	s.send(ctx, r)
+	// Values from one item of the user's (its clientId with its current
+	// secret), then anything else the responses carried.
+	p := pool{}
+	for k, v := range s.pool {
+		p[k] = v
+	}
+	for _, it := range s.live(s.resourceOfCreate()) {
+		if it.owner == s.user {
+			for k, v := range it.fields {
+				if str, ok := v.(string); ok {
+					p[k] = []string{str}
+				}
+			}
+			break
+		}
+	}
+	obj, _ := schemaValue(o.BodySchema, "", p, s.rnd, s.maxLen).(map[string]any)
+	// Optional properties too, where the pool has a real value for them
+	// (clientId, secret, ...): that is what makes e.g. a login succeed.
+	for _, name := range sortedProps(o.BodySchema) {
+		if _, ok := obj[name]; !ok {
+			if v, ok := p.lookup(name); ok {
+				obj[name] = v
+			}
+		}
+	}
+	// One request per value of each enum property (e.g. each grant_type).
+	variants := []namedBody{{"request from the schema", obj}}
+	for _, name := range sortedProps(o.BodySchema) {
+		ps := o.BodySchema.Properties[name].Value
+		if ps == nil {
+			continue
+		}
+		for i, e := range ps.Enum {
+			if i > 0 && i < 8 {
+				variants = append(variants, namedBody{fmt.Sprintf("request from the schema, %s=%v", name, e), with(obj, name, e)})
+			}
+		}
+	}
+	for _, v := range variants {
+		r.Case = v.why
+		r.Body, _ = encodeBody(o.BodyType, v.body)
+		r.CType = o.BodyType
+		s.send(ctx, r)
+	}
+}
+
+// resourceOfCreate is the resource of the first create operation ("" if none).
+func (s *Suite) resourceOfCreate() string {
+	if cs := s.byKind(KindCreate); len(cs) > 0 {
+		return cs[0].Resource()
+	}
+	return ""
 }
 
 // deletes removes one of the user's items with d, after checking another

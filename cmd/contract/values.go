@@ -38,13 +38,22 @@ func (p pool) lookup(name string) (string, bool) {
 	for k := range p {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
-	for _, k := range keys {
-		if len(p[k]) > 0 && strings.HasSuffix(strings.ToLower(name), strings.ToLower(k)) {
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) || (len(keys[i]) == len(keys[j]) && keys[i] < keys[j]) })
+	for _, k := range keys { // client_id, clientID -> clientId
+		if len(p[k]) > 0 && normName(name) == normName(k) {
+			return p[k][len(p[k])-1], true
+		}
+	}
+	for _, k := range keys { // client_secret -> secret
+		if len(p[k]) > 0 && strings.HasSuffix(normName(name), normName(k)) {
 			return p[k][len(p[k])-1], true
 		}
 	}
 	return "", false
+}
+
+func normName(s string) string {
+	return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
 }
 
 // patternGen generates strings a regular expression accepts, and strings it
