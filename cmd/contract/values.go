@@ -38,7 +38,9 @@ func (p pool) lookup(name string) (string, bool) {
 	for k := range p {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) || (len(keys[i]) == len(keys[j]) && keys[i] < keys[j]) })
+	sort.Slice(keys, func(i, j int) bool {
+		return len(keys[i]) > len(keys[j]) || (len(keys[i]) == len(keys[j]) && keys[i] < keys[j])
+	})
 	for _, k := range keys { // client_id, clientID -> clientId
 		if len(p[k]) > 0 && normName(name) == normName(k) {
 			return p[k][len(p[k])-1], true
