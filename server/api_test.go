@@ -493,3 +493,45 @@ func TestContentTypeVariants(t *testing.T) {
 		}
 	})
 }
+
+// TestQueryAndBodyEdges: a malformed query never drops a filter (fail
+// closed); operations without a request body ignore whatever body and
+// Content-Type they get instead of answering an unlisted 400; a bad token
+// is a 401 whatever the body.
+func TestQueryAndBodyEdges(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		s := servertest.New(t, e, servertest.Options{BodyLimit: 1024})
+		tok, admin := s.Token(t, alice, false), s.Token(t, root, true)
+		app := create(t, s, tok, "edge")
+		for _, q := range []string{"?createdBy=nobody;x", "?createdBy=%zz", "?createdBy=nobody&createdBy=" + alice, "?clientId=%", "?clientId=a%2"} {
+			if got := adminList(t, s, admin, q); len(got) != 0 {
+				t.Errorf("%s: %d results, want none (fail closed)", q, len(got))
+			}
+		}
+		if got := adminList(t, s, admin, "?createdBy="+alice+"&createdBy=nobody"); len(got) != 1 {
+			t.Errorf("repeated filter: first value wins, got %d results", len(got))
+		}
+		for _, r := range []servertest.Request{
+			{Method: "GET", Path: "/api/v1/user-applications", Body: "{", ContentType: "application/json"},
+			{Method: "GET", Path: "/api/v1/user-applications/" + app.Id, Body: "x", ContentType: ";;;"},
+			{Method: "GET", Path: "/api/v1/administration/user-applications", Body: strings.Repeat("x", 512), ContentType: "text/plain"},
+		} {
+			if r.Path == "/api/v1/administration/user-applications" {
+				r.Token = admin
+			} else {
+				r.Token = tok
+			}
+			if got := s.Do(t, r); got.Status != http.StatusOK {
+				t.Errorf("%s %s with a stray body: %d %s", r.Method, r.Path, got.Status, got.Body)
+			}
+		}
+		bad := s.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: "garbage", Body: "{", ContentType: "application/json"})
+		if bad.Status != http.StatusUnauthorized {
+			t.Errorf("bad token and bad body: %d, want 401", bad.Status)
+		}
+		latin := s.Do(t, servertest.Request{Method: "POST", Path: "/api/v1/user-applications", Token: tok, Body: `{"name":"latin"}`, ContentType: "application/json; charset=latin1"})
+		if latin.Status != http.StatusBadRequest {
+			t.Errorf("charset=latin1: %d", latin.Status)
+		}
+	})
+}

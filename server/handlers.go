@@ -63,6 +63,10 @@ func (h *Handlers) CreateUserApplication(ctx context.Context, req gen.CreateUser
 	if req.Body == nil { // the validator requires a body; keep the handler safe anyway
 		return nil, newAPIError(http.StatusBadRequest, "request body is required", "")
 	}
+	if n := len(req.Body.Name); n > store.MaxNameLength { // the pattern allows ASCII only: bytes = characters
+		return nil, newAPIError(http.StatusBadRequest,
+			fmt.Sprintf("invalid request body field \"name\": %d characters, at most %d are allowed", n, store.MaxNameLength), "")
+	}
 	secret, hash, err := newSecret()
 	if err != nil {
 		return nil, err

@@ -66,7 +66,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
 	e.Use(requestDeadline(cfg.RequestTimeout))
 
-	skip := map[string]bool{PathHealthz: true, PathReadyz: true, PathJWKS: true}
+	skip := map[string]bool{
+		PathHealthz: true, PathReadyz: true, PathJWKS: true, PathOpenAPIJSON: true, PathOpenAPIYAML: true,
+	}
 	validate, err := validator(spec, cfg.Auth, skip)
 	if err != nil {
 		return nil, err
@@ -90,6 +92,10 @@ func New(cfg Config) (*echo.Echo, error) {
 		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
 		return c.Blob(http.StatusOK, "application/jwk-set+json", jwks)
 	})
+
+	if err := registerSpec(e); err != nil {
+		return nil, err
+	}
 
 	h := &Handlers{store: cfg.Store, maxAppsPerUser: cfg.MaxAppsPerUser}
 	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(h, nil), gen.RegisterHandlersOptions{

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -34,6 +35,7 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 		return nil, err
 	}
 	opts := &openapi3filter.Options{
+		ExcludeRequestBody: true, // validated after security, see below
 		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 			if in.SecurityScheme == nil || in.SecurityScheme.Type != "http" || in.SecurityScheme.Scheme != "bearer" {
 				return fmt.Errorf("unsupported security scheme %q", in.SecuritySchemeName)
@@ -66,14 +68,23 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			case err != nil:
 				return newAPIError(http.StatusNotFound, "no such endpoint", "")
 			}
-			if err := normalizeJSONBody(req); err != nil {
-				return err
-			}
+			normalizeQuery(req, route)
+
+			// Security and parameters first, so a bad token is a 401 whatever
+			// the body; the body only for operations that take one.
 			slot := &principalSlot{}
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 				return requestError(err)
+			}
+			if body := route.Operation.RequestBody; body != nil && body.Value != nil {
+				if err := wellFormedJSON(in.Request); err != nil {
+					return err
+				}
+				if err := openapi3filter.ValidateRequestBody(ctx, in, body.Value); err != nil {
+					return requestError(err)
+				}
 			}
 			if slot.p != nil {
 				ctx = WithPrincipal(req.Context(), *slot.p)
@@ -101,30 +112,76 @@ func allowedMethods(router routers.Router, req *http.Request) string {
 	return strings.Join(allowed, ", ")
 }
 
-// normalizeJSONBody lower-cases the media type (it is case-insensitive, but
-// the generated binder compares it literally) and refuses a JSON body with
-// trailing data, which a streaming decoder would silently ignore.
-func normalizeJSONBody(req *http.Request) error {
+// normalizeQuery rewrites the query string so the validator and the
+// generated binder read the same values, and so a malformed query can never
+// drop a filter (fail closed): a pair that does not decode keeps its raw
+// text as its value (which matches nothing), ';' is an ordinary character,
+// and a repeated scalar parameter keeps its first value.
+func normalizeQuery(req *http.Request, route *routers.Route) {
+	raw := req.URL.RawQuery
+	if raw == "" {
+		return
+	}
+	q := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		q[k] = append(q[k], v)
+	}
+	for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value == nil || p.Value.In != openapi3.ParameterInQuery || len(q[p.Value.Name]) < 2 {
+				continue
+			}
+			if sch := p.Value.Schema; sch != nil && sch.Value != nil && sch.Value.Type.Is(openapi3.TypeArray) {
+				continue
+			}
+			q[p.Value.Name] = q[p.Value.Name][:1]
+		}
+	}
+	req.URL.RawQuery = q.Encode()
+}
+
+// wellFormedJSON lower-cases the media type (it is case-insensitive, but the
+// generated binder compares it literally), refuses a charset other than
+// UTF-8 (RFC 8259 section 8.1), and rejects a JSON body that is not exactly
+// one JSON value: kin-openapi and the generated binder both decode only the
+// first value, so `{"name":"ab"}}` would pass. The body is put back.
+func wellFormedJSON(req *http.Request) error {
 	ct := req.Header.Get(echo.HeaderContentType)
 	if ct == "" {
-		return nil
+		return nil // the body validator says what is missing
 	}
-	mediaType, params, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return newAPIError(http.StatusBadRequest, "invalid Content-Type header", err.Error())
 	}
-	req.Header.Set(echo.HeaderContentType, mime.FormatMediaType(mediaType, params))
-	if mediaType != echo.MIMEApplicationJSON || req.Body == nil || req.Body == http.NoBody {
+	req.Header.Set(echo.HeaderContentType, mime.FormatMediaType(mt, params))
+	if mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
-	data, err := io.ReadAll(req.Body)
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return newAPIError(http.StatusBadRequest, "invalid Content-Type: JSON must be UTF-8", "")
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(req.Body)
 	req.Body.Close()
 	if err != nil {
-		return requestError(err)
+		return requestError(err) // over the body limit: 413
 	}
-	req.Body = io.NopCloser(bytes.NewReader(data))
-	if len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
-		return newAPIError(http.StatusBadRequest, "invalid request body: not valid JSON", "")
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+		return newAPIError(http.StatusBadRequest, "invalid request body: not a single well-formed JSON value", "")
 	}
 	return nil
 }
@@ -136,10 +193,12 @@ func requestError(err error) error {
 	var ae *apiError
 	var he *echo.HTTPError
 	switch {
-	case errors.As(err, &secErr):
-		return errUnauthenticated
+	// Before security: kin-openapi may read the body while checking it, and
+	// an oversized body must be a 413, not a token error.
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return newAPIError(http.StatusRequestEntityTooLarge, "request body too large", "")
+	case errors.As(err, &secErr):
+		return errUnauthenticated
 	case errors.As(err, &ae):
 		return ae
 	}

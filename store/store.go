@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -42,6 +44,9 @@ type NewApp struct {
 	CreatorAdmin bool
 	SecretHash   []byte
 }
+
+// MaxNameLength is the size of the name column: the longest name stored.
+const MaxNameLength = 255
 
 // Filter narrows List; a nil field matches everything, a set one matches
 // exactly (so a set empty string matches nothing).
@@ -130,6 +135,9 @@ func (s *Store) Create(ctx context.Context, n NewApp, maxPerUser int) (App, erro
 // List returns the applications that match f, ordered by creation time and
 // then id so pages and repeated calls agree.
 func (s *Store) List(ctx context.Context, f Filter) ([]App, error) {
+	if !storable(f.CreatedBy) || !storable(f.ClientID) {
+		return []App{}, nil // no stored value can equal it, and Postgres would refuse the query
+	}
 	q := s.db.WithContext(ctx).Model(&appRow{})
 	if f.CreatedBy != nil {
 		q = q.Where("created_by = ?", *f.CreatedBy)
@@ -254,6 +262,12 @@ func scoped(q *gorm.DB, id, owner string) *gorm.DB {
 		q = q.Where("created_by = ?", owner)
 	}
 	return q
+}
+
+// storable reports whether a text value could be in a column at all:
+// Postgres text holds neither NUL nor invalid UTF-8 (it errors on both).
+func storable(v *string) bool {
+	return v == nil || utf8.ValidString(*v) && !strings.ContainsRune(*v, 0)
 }
 
 // validID avoids a query for ids that cannot exist; ids are canonical UUIDs.
