@@ -65,16 +65,16 @@ func Merge(frags []Fragment) (*openapi3.T, error) {
 		Paths:      openapi3.NewPaths(),
 		Components: &openapi3.Components{},
 	}
-	pathOwner := map[string]string{}   // "METHOD path" -> fragment
-	compOwner := map[string]string{}   // "kind/name" -> fragment
-	itemOwner := map[string]string{}   // path -> fragment that set path-level fields
+	pathOwner := map[string]string{} // "METHOD path" -> fragment
+	compOwner := map[string]string{} // "kind/name" -> fragment
+	itemOwner := map[string]string{} // path -> fragment that set path-level fields
 	tagSeen := map[string]string{}
 
 	for _, f := range frags {
 		d := f.Doc
 		for _, b := range []struct {
-			what      string
-			a, b      any
+			what string
+			a, b any
 		}{
 			{"openapi", first.Doc.OpenAPI, d.OpenAPI},
 			{"info", first.Doc.Info, d.Info},

@@ -87,7 +87,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	h := &Handlers{store: cfg.Store, maxAppsPerUser: cfg.MaxAppsPerUser}
 	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(h, nil), gen.RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{
-			"get_user_applications_administration":        {requireAdmin},
+			"get_user_applications_administration":         {requireAdmin},
 			"delete_user_application_by_id_administration": {requireAdmin},
 		},
 	})

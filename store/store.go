@@ -51,12 +51,12 @@ type Filter struct {
 
 // appRow is the table layout; unexported so GORM tags never leak.
 type appRow struct {
-	ID           string `gorm:"primaryKey;size:36"`
-	Name         string `gorm:"not null;size:255;uniqueIndex:ux_user_apps_owner_name,priority:2"`
-	ClientID     string `gorm:"not null;size:64;uniqueIndex:ux_user_apps_client_id"`
-	CreatedBy    string `gorm:"not null;size:320;uniqueIndex:ux_user_apps_owner_name,priority:1"`
-	CreatorAdmin bool   `gorm:"not null;default:false"`
-	SecretHash   []byte `gorm:"not null"`
+	ID           string    `gorm:"primaryKey;size:36"`
+	Name         string    `gorm:"not null;size:255;uniqueIndex:ux_user_apps_owner_name,priority:2"`
+	ClientID     string    `gorm:"not null;size:64;uniqueIndex:ux_user_apps_client_id"`
+	CreatedBy    string    `gorm:"not null;size:320;uniqueIndex:ux_user_apps_owner_name,priority:1"`
+	CreatorAdmin bool      `gorm:"not null;default:false"`
+	SecretHash   []byte    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null;autoCreateTime:false"`
 	LastLogin    *time.Time
 }
