@@ -12,6 +12,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
+
+	"github.com/runai-compat/userapps/gen"
+	"github.com/runai-compat/userapps/store"
 )
 
 // principalSlot lets the validator's AuthenticationFunc hand the verified
@@ -39,6 +42,9 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 				return errUnauthenticated
 			}
 			p, err := auth.Verify(ctx, raw)
+			if errors.Is(err, store.ErrUnavailable) {
+				return err // the revocation check could not ask the database: 503, not 401
+			}
 			if err != nil {
 				return errUnauthenticated
 			}
@@ -65,6 +71,9 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+				if credentialPaths[route.Path] {
+					return credentialRequestError(err)
+				}
 				return requestError(err)
 			}
 			if slot.p != nil {
@@ -87,6 +96,11 @@ func requestError(err error) error {
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &secErr):
+		for _, e := range secErr.Errors {
+			if errors.Is(e, store.ErrUnavailable) {
+				return e
+			}
+		}
 		return errUnauthenticated
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return newAPIError(http.StatusRequestEntityTooLarge, "request body too large", "")
@@ -94,6 +108,39 @@ func requestError(err error) error {
 		return ae
 	}
 	return newAPIError(http.StatusBadRequest, badRequestMessage(err), err.Error())
+}
+
+// credentialPaths are the operations whose requests carry secrets.
+var credentialPaths = map[string]bool{PathTokenV1: true, PathTokenV2: true}
+
+// credentialRequestError maps a validation failure of a request that carries
+// a secret: the message names the field and the rule, never a value (the
+// validator's full text quotes values, so there are no details), and a
+// grant_type outside the enum is RFC 6749's unsupported_grant_type.
+func credentialRequestError(err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+		return newAPIError(http.StatusRequestEntityTooLarge, "request body too large", "")
+	}
+	var schemaErr *openapi3.SchemaError
+	var reqErr *openapi3filter.RequestError
+	switch {
+	case errors.As(err, &schemaErr):
+	case errors.As(err, &reqErr) && reqErr.Reason != "":
+		// kin-openapi's reasons name the rule or the Content-Type, not the body
+		return newAPIError(http.StatusBadRequest, "invalid request: "+reqErr.Reason, "")
+	default:
+		return newAPIError(http.StatusBadRequest, "malformed request", "")
+	}
+	field := strings.Join(schemaErr.JSONPointer(), ".")
+	if field == "" {
+		return newAPIError(http.StatusBadRequest, "invalid request body: "+schemaErr.Reason, "")
+	}
+	ae := newAPIError(http.StatusBadRequest, fmt.Sprintf("invalid request body field %q: %s", field, schemaErr.Reason), "")
+	if field == "grant_type" && schemaErr.SchemaField == "enum" {
+		ae.oauth = gen.UnsupportedGrantType
+	}
+	return ae
 }
 
 // badRequestMessage says in one line what was wrong, naming the field; the

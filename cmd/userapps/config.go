@@ -34,6 +34,8 @@ type serveConfig struct {
 	JWTAudience    string
 	MaxAppsPerUser int
 	BodyLimit      int64
+	PublicURL      string
+	TokenTTL       time.Duration
 }
 
 type tokenConfig struct {
@@ -92,6 +94,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		return c, err
 	}
 	fs.Int64Var(&c.BodyLimit, "body-limit", int64(bodyLimit), "largest request body in bytes; larger is 413 (USERAPPS_BODY_LIMIT)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("USERAPPS_PUBLIC_URL"), "absolute base URL clients reach the service at, for the discovery document; empty means derive it from each request (USERAPPS_PUBLIC_URL)")
+	tokenTTL, err := durationEnv(getenv, "USERAPPS_TOKEN_TTL", time.Hour)
+	if err != nil {
+		return c, err
+	}
+	fs.DurationVar(&c.TokenTTL, "token-ttl", tokenTTL, "lifetime of the tokens granted to user applications (USERAPPS_TOKEN_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -105,6 +113,15 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 			return c, fmt.Errorf("--jwks-url must be an http(s) URL")
 		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return c, errors.New("--public-url must be an absolute http(s) URL without query or fragment, e.g. https://userapps.example.com")
+		}
+	}
+	if c.TokenTTL <= 0 {
+		return c, errors.New("--token-ttl must be positive")
 	}
 	return c, nil
 }
@@ -141,6 +158,18 @@ func intEnv(getenv func(string) string, name string, def int) (int, error) {
 	return n, nil
 }
 
+func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration such as 1h or 15m", name, v)
+	}
+	return d, nil
+}
+
 // redacted is the config as logged: the database password never appears.
 func (c serveConfig) redacted() map[string]any {
 	dbURL := c.DatabaseURL
@@ -158,5 +187,6 @@ func (c serveConfig) redacted() map[string]any {
 		"issuer": c.Issuer, "jwks_url": c.JWKSURL, "jwt_issuer": c.JWTIssuer, "jwt_audience": c.JWTAudience,
 		"user_claim": c.UserClaim, "roles_claim": c.RolesClaim, "admin_role": c.AdminRole,
 		"max_apps_per_user": c.MaxAppsPerUser, "body_limit": c.BodyLimit,
+		"public_url": c.PublicURL, "token_ttl": c.TokenTTL.String(),
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,10 @@ type Options struct {
 	BodyLimit      int64
 	External       *jwtauth.External
 	Claims         jwtauth.Claims
+	TokenTTL       time.Duration
+	PublicURL      string
+	// Logger receives the service's logs (default: discarded).
+	Logger *slog.Logger
 }
 
 // New starts a stack on a fresh database of engine e.
@@ -79,9 +84,12 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 	if o.MaxAppsPerUser == 0 {
 		o.MaxAppsPerUser = 20
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	e, err := server.New(server.Config{
 		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Claims: o.Claims, TokenTTL: o.TokenTTL, PublicURL: o.PublicURL, Logger: o.Logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +145,17 @@ func (r *Response) Error(t testing.TB) gen.Error {
 	return e
 }
 
-// Request describes one call; Body may be a string (sent as is) or any value
-// (sent as JSON). ContentType defaults to application/json when Body is set.
+// OAuth2Error decodes an OAuth2Error body (the OAuth2 token route's 400/401).
+func (r *Response) OAuth2Error(t testing.TB) gen.OAuth2Error {
+	t.Helper()
+	var e gen.OAuth2Error
+	r.JSON(t, &e)
+	return e
+}
+
+// Request describes one call; Body may be a string (sent as is), url.Values
+// (sent form-urlencoded) or any other value (sent as JSON). ContentType
+// defaults to what Body implies.
 type Request struct {
 	Method      string
 	Path        string
@@ -152,8 +169,12 @@ type Request struct {
 func (s *Stack) Do(t testing.TB, r Request) *Response {
 	t.Helper()
 	var body io.Reader
+	ct := "application/json"
 	switch b := r.Body.(type) {
 	case nil:
+	case url.Values:
+		body = strings.NewReader(b.Encode())
+		ct = "application/x-www-form-urlencoded"
 	case string:
 		body = strings.NewReader(b)
 	case []byte:
@@ -173,9 +194,8 @@ func (s *Stack) Do(t testing.TB, r Request) *Response {
 		req.Header[k] = v
 	}
 	if r.Body != nil && req.Header.Get("Content-Type") == "" {
-		ct := r.ContentType
-		if ct == "" {
-			ct = "application/json"
+		if r.ContentType != "" {
+			ct = r.ContentType
 		}
 		req.Header.Set("Content-Type", ct)
 	}
@@ -228,9 +248,25 @@ func (s *Stack) CheckResponse(t testing.TB, req *http.Request, resp *Response) {
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s -> %d %s\nresponse is off-spec: %v", req.Method, req.URL.Path, resp.Status, resp.Body, err)
 	}
-	if resp.Status >= 400 {
+	// ValidateResponse checked the body against the status's schema; an
+	// Error must also carry code == status. Other error schemas (the OAuth2
+	// token route's OAuth2Error) have no code.
+	if resp.Status >= 400 && responseSchema(route, resp.Status) == "#/components/schemas/Error" {
 		s.checkErrorBody(t, req, resp)
 	}
+}
+
+// responseSchema is the $ref of the JSON schema the spec gives op's status.
+func responseSchema(route *routers.Route, status int) string {
+	r := route.Operation.Responses.Status(status)
+	if r == nil || r.Value == nil {
+		return ""
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return ""
+	}
+	return mt.Schema.Ref
 }
 
 // checkErrorBody requires the spec's Error schema with code == status.
@@ -258,4 +294,30 @@ func (s *Stack) checkErrorBody(t testing.TB, req *http.Request, resp *Response) 
 			t.Errorf("%s %s -> %d: Error.code %v != status", req.Method, req.URL.Path, resp.Status, m["code"])
 		}
 	}
+}
+
+// Client is an HTTP client for third-party client libraries (OAuth2, ...):
+// every response it receives is checked against the spec like Do's.
+func (s *Stack) Client(t testing.TB) *http.Client {
+	return &http.Client{Transport: checkingTransport{t: t, s: s}, Timeout: 10 * time.Second}
+}
+
+type checkingTransport struct {
+	t testing.TB
+	s *Stack
+}
+
+func (c checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	c.s.CheckResponse(c.t, req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: data})
+	return resp, nil
 }
