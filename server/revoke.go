@@ -50,6 +50,13 @@ func newRevocationCheck(next Authenticator, apps appChecker, ttl time.Duration, 
 // errRevoked is a token of a deleted application.
 var errRevoked = errors.New("token revoked: the user application was deleted")
 
+// checkError is a revocation check that could not be made (the database
+// failed): the token may be good, so it is no 401 but a 5xx.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string { return "revocation check: " + e.err.Error() }
+func (e *checkError) Unwrap() error { return e.err }
+
 func (r *revocationCheck) Verify(ctx context.Context, raw string) (Principal, error) {
 	p, err := r.next.Verify(ctx, raw)
 	if err != nil || p.ClientID == "" {
@@ -57,7 +64,7 @@ func (r *revocationCheck) Verify(ctx context.Context, raw string) (Principal, er
 	}
 	exists, err := r.exists(ctx, p.ClientID)
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, &checkError{err}
 	}
 	if !exists {
 		return Principal{}, errRevoked

@@ -549,3 +549,20 @@ func TestDiscoveryDocument(t *testing.T) {
 		})
 	}
 }
+
+func TestRevocationCheckFailureIsNot401(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		s := servertest.New(t, e, servertest.Options{})
+		a := createApp(t, s, s.Token(t, alice, false), "ci")
+		tok := accessToken(t, grantForms[4].do(t, s, a.clientID, a.secret), time.Hour)
+		if err := s.Store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// The database cannot say whether the application exists: that is
+		// the service's failure, not a bad token.
+		r := s.Do(t, servertest.Request{Method: http.MethodGet, Path: "/api/v1/user-applications", Token: tok})
+		if got := r.Error(t); r.Status != http.StatusInternalServerError || got.Message != "internal error" {
+			t.Errorf("got %d %s, want 500 internal error", r.Status, r.Body)
+		}
+	})
+}

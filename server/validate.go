@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/runai-compat/userapps/gen"
-	"github.com/runai-compat/userapps/store"
 )
 
 // principalSlot lets the validator's AuthenticationFunc hand the verified
@@ -42,8 +41,9 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 				return errUnauthenticated
 			}
 			p, err := auth.Verify(ctx, raw)
-			if errors.Is(err, store.ErrUnavailable) {
-				return err // the revocation check could not ask the database: 503, not 401
+			var ce *checkError
+			if errors.As(err, &ce) {
+				return err // the token was not judged: a 5xx, not 401
 			}
 			if err != nil {
 				return errUnauthenticated
@@ -97,7 +97,8 @@ func requestError(err error) error {
 	switch {
 	case errors.As(err, &secErr):
 		for _, e := range secErr.Errors {
-			if errors.Is(e, store.ErrUnavailable) {
+			var ce *checkError
+			if errors.As(e, &ce) {
 				return e
 			}
 		}
