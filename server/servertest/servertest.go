@@ -96,6 +96,16 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
+	s := Attach(t, srv.URL)
+	s.Signer, s.Store, s.Server = signer, st, srv
+	return s
+}
+
+// Attach checks a service running elsewhere (a built binary, another
+// process) at baseURL: Do and Client work as on a stack of New, with every
+// response checked against the spec; Signer, Store and Server are nil.
+func Attach(t testing.TB, baseURL string) *Stack {
+	t.Helper()
 	spec, err := gen.GetSpec()
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +115,7 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Stack{URL: srv.URL, Signer: signer, Store: st, Server: srv, spec: spec, router: router}
+	return &Stack{URL: baseURL, spec: spec, router: router}
 }
 
 // Token mints a token for user, signed by the stack's key.
