@@ -57,7 +57,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		ae := classify(err)
 		path := c.Request().URL.Path
-		tokenRoute := path == PathTokenV1 || path == PathTokenV2
+		tokenRoute := tokenPath(path)
 		if ae.status >= 500 {
 			// The cause is logged once, here; the client gets a generic text.
 			log.Error("request failed", "method", c.Request().Method, "path", c.Path(),

@@ -55,6 +55,10 @@ const (
 	PathTokenV2 = "/api/v2/token"
 )
 
+// tokenPath reports a token route: its requests carry secrets, so its
+// errors never echo request values, and its answers are never cached.
+func tokenPath(p string) bool { return p == PathTokenV1 || p == PathTokenV2 }
+
 // New builds the whole HTTP stack. cmd/userapps and the tests both call it.
 func New(cfg Config) (*echo.Echo, error) {
 	if cfg.Store == nil || cfg.Auth == nil || cfg.Signer == nil {
@@ -128,7 +132,7 @@ func New(cfg Config) (*echo.Echo, error) {
 // as uncacheable (RFC 6749 section 5.1).
 func noStoreTokens(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; p == PathTokenV1 || p == PathTokenV2 {
+		if tokenPath(c.Request().URL.Path) {
 			h := c.Response().Header()
 			h.Set(echo.HeaderCacheControl, "no-store")
 			h.Set("Pragma", "no-cache")

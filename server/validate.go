@@ -71,7 +71,7 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-				if credentialPaths[route.Path] {
+				if tokenPath(route.Path) {
 					return credentialRequestError(err)
 				}
 				return requestError(err)
@@ -110,9 +110,6 @@ func requestError(err error) error {
 	}
 	return newAPIError(http.StatusBadRequest, badRequestMessage(err), err.Error())
 }
-
-// credentialPaths are the operations whose requests carry secrets.
-var credentialPaths = map[string]bool{PathTokenV1: true, PathTokenV2: true}
 
 // credentialRequestError maps a validation failure of a request that carries
 // a secret: the message names the field and the rule, never a value (the
