@@ -566,3 +566,52 @@ func TestRevocationCheckFailureIsNot401(t *testing.T) {
 		}
 	})
 }
+
+// The public runai Python client (runapy) logs in with
+// {"grantType":"app_token","AppId":...,"AppSecret":...}, reads accessToken,
+// decodes the JWT payload with standard base64 (not URL-safe) plus "==" to
+// find exp, then sends content-type: application/json and the bearer token
+// on every call, bodyless GET, POST and DELETE included.
+func TestRunaiPythonClientShape(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		s := servertest.New(t, e, servertest.Options{})
+		a := createApp(t, s, s.Token(t, alice, false), "sdk")
+		r := s.Do(t, servertest.Request{Method: http.MethodPost, Path: server.PathTokenV1,
+			Body:   `{"grantType": "app_token", "AppId": "` + a.clientID + `", "AppSecret": "` + a.secret + `"}`,
+			Header: http.Header{"Accept": {"*/*"}, "Content-Type": {"application/json"}}})
+		var resp map[string]any
+		r.JSON(t, &resp)
+		tok, _ := resp["accessToken"].(string)
+		if r.Status != http.StatusOK || tok == "" {
+			t.Fatalf("login: %d %s", r.Status, r.Body)
+		}
+
+		payload := strings.Split(tok, ".")[1]
+		if strings.ContainsAny(payload, "-_") { // Python's b64decode would drop them and garble the rest
+			t.Fatalf("payload %q is not standard base64", payload)
+		}
+		raw, err := base64.StdEncoding.DecodeString(payload + strings.Repeat("=", (4-len(payload)%4)%4))
+		var claims struct {
+			Exp int64 `json:"exp"`
+		}
+		if err != nil || json.Unmarshal(raw, &claims) != nil || claims.Exp <= time.Now().Unix() {
+			t.Fatalf("payload: %v %s", err, raw)
+		}
+
+		headers := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + tok}}
+		other := createApp(t, s, s.Token(t, alice, false), "other")
+		for _, c := range []struct {
+			method, path string
+			want         int
+		}{
+			{http.MethodGet, "/api/v1/user-applications", http.StatusOK},
+			{http.MethodGet, "/api/v1/user-applications/" + other.id, http.StatusOK},
+			{http.MethodPost, "/api/v1/user-applications/" + other.id + "/secret", http.StatusOK},
+			{http.MethodDelete, "/api/v1/user-applications/" + other.id, http.StatusNoContent},
+		} {
+			if r := s.Do(t, servertest.Request{Method: c.method, Path: c.path, Header: headers}); r.Status != c.want {
+				t.Errorf("%s %s: %d %s, want %d", c.method, c.path, r.Status, r.Body, c.want)
+			}
+		}
+	})
+}

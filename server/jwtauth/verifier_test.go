@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,39 @@ func TestClientIDOnlyFromOwnTokens(t *testing.T) {
 		p, err := v.Verify(ctx, tok)
 		if err != nil || p.User != "alice@example.com" || p.ClientID != c.want {
 			t.Errorf("%s token: got %+v, %v; want ClientID %q", c.name, p, err, c.want)
+		}
+	}
+}
+
+// Signed payloads read as standard base64 too (for the runai Python
+// client), whatever the claims hold, and verify to the same values.
+func TestSignedPayloadIsStandardBase64(t *testing.T) {
+	own := newSigner(t, "userapps")
+	v, err := jwtauth.NewVerifier(context.Background(), own, nil, jwtauth.Claims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var printable strings.Builder
+	for c := ' '; c <= '~'; c++ {
+		printable.WriteRune(c)
+	}
+	for _, user := range []string{
+		"alice@example.com", "jos\u00e9~?>@ex\u00e4mple.com", "\U0001F600+\x7f@example.com", printable.String(),
+	} {
+		// Every alignment of the interesting bytes in the base64 groups.
+		for pad := range 3 {
+			u := strings.Repeat("x", pad) + user
+			tok, _, err := own.Sign(jwtauth.Claims{}.For(u, false), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload := strings.Split(tok, ".")[1]
+			if strings.ContainsAny(payload, "-_") {
+				t.Errorf("%q: payload %s has '-' or '_'", u, payload)
+			}
+			if p, err := v.Verify(context.Background(), tok); err != nil || p.User != u {
+				t.Errorf("%q: verified as %q, %v", u, p.User, err)
+			}
 		}
 	}
 }
