@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -362,27 +361,9 @@ func TestTokenActsWithCreatorsAdminSnapshot(t *testing.T) {
 	})
 }
 
-// logBuffer collects the service's logs for inspection.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 func TestBadGrants(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
-		logs := &logBuffer{}
+		logs := &servertest.SyncBuffer{}
 		s := servertest.New(t, e, servertest.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		a := createApp(t, s, s.Token(t, alice, false), "ci")
 		// Secret-shaped values that must never come back or reach the logs.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -109,28 +107,10 @@ func buildUserapps(t *testing.T) string {
 	return bin
 }
 
-// syncBuffer collects a process's log output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveProc is a `userapps serve` process running until the test ends.
 type serveProc struct {
 	addr string
-	logs *syncBuffer
+	logs *servertest.SyncBuffer
 	done chan struct{}
 }
 
@@ -144,7 +124,7 @@ func launch(t *testing.T, bin, dbURL, keyFile string) *serveProc {
 	addr := l.Addr().String()
 	l.Close()
 
-	logs := &syncBuffer{}
+	logs := &servertest.SyncBuffer{}
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--database-url", dbURL,
 		"--signing-key-file", keyFile, "--data-dir", t.TempDir())
 	cmd.Stdout, cmd.Stderr = logs, logs
