@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -21,11 +23,177 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for OAuth2ErrorError.
+const (
+	InvalidClient          OAuth2ErrorError = "invalid_client"
+	InvalidGrant           OAuth2ErrorError = "invalid_grant"
+	InvalidRequest         OAuth2ErrorError = "invalid_request"
+	InvalidScope           OAuth2ErrorError = "invalid_scope"
+	ServerError            OAuth2ErrorError = "server_error"
+	TemporarilyUnavailable OAuth2ErrorError = "temporarily_unavailable"
+	UnauthorizedClient     OAuth2ErrorError = "unauthorized_client"
+	UnsupportedGrantType   OAuth2ErrorError = "unsupported_grant_type"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ErrorError enum.
+func (e OAuth2ErrorError) Valid() bool {
+	switch e {
+	case InvalidClient:
+		return true
+	case InvalidGrant:
+		return true
+	case InvalidRequest:
+		return true
+	case InvalidScope:
+		return true
+	case ServerError:
+		return true
+	case TemporarilyUnavailable:
+		return true
+	case UnauthorizedClient:
+		return true
+	case UnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenRequestGrantTypeEnum.
+const (
+	TokenRequestGrantTypeEnumAppToken              TokenRequestGrantTypeEnum = "app_token"
+	TokenRequestGrantTypeEnumClientCredentials     TokenRequestGrantTypeEnum = "client_credentials"
+	TokenRequestGrantTypeEnumExchangeToken         TokenRequestGrantTypeEnum = "exchange_token"
+	TokenRequestGrantTypeEnumExternalTokenExchange TokenRequestGrantTypeEnum = "external_token_exchange"
+	TokenRequestGrantTypeEnumPassword              TokenRequestGrantTypeEnum = "password"
+	TokenRequestGrantTypeEnumRefreshToken          TokenRequestGrantTypeEnum = "refresh_token"
+)
+
+// Valid indicates whether the value is a known member of the TokenRequestGrantTypeEnum enum.
+func (e TokenRequestGrantTypeEnum) Valid() bool {
+	switch e {
+	case TokenRequestGrantTypeEnumAppToken:
+		return true
+	case TokenRequestGrantTypeEnumClientCredentials:
+		return true
+	case TokenRequestGrantTypeEnumExchangeToken:
+		return true
+	case TokenRequestGrantTypeEnumExternalTokenExchange:
+		return true
+	case TokenRequestGrantTypeEnumPassword:
+		return true
+	case TokenRequestGrantTypeEnumRefreshToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GrantTokenV2FormdataBodyGrantType.
+const (
+	GrantTokenV2FormdataBodyGrantTypeAuthorizationCode GrantTokenV2FormdataBodyGrantType = "authorization_code"
+	GrantTokenV2FormdataBodyGrantTypeClientCredentials GrantTokenV2FormdataBodyGrantType = "client_credentials"
+	GrantTokenV2FormdataBodyGrantTypePassword          GrantTokenV2FormdataBodyGrantType = "password"
+	GrantTokenV2FormdataBodyGrantTypeRefreshToken      GrantTokenV2FormdataBodyGrantType = "refresh_token"
+)
+
+// Valid indicates whether the value is a known member of the GrantTokenV2FormdataBodyGrantType enum.
+func (e GrantTokenV2FormdataBodyGrantType) Valid() bool {
+	switch e {
+	case GrantTokenV2FormdataBodyGrantTypeAuthorizationCode:
+		return true
+	case GrantTokenV2FormdataBodyGrantTypeClientCredentials:
+		return true
+	case GrantTokenV2FormdataBodyGrantTypePassword:
+		return true
+	case GrantTokenV2FormdataBodyGrantTypeRefreshToken:
+		return true
+	default:
+		return false
+	}
+}
+
 // Error defines model for Error.
 type Error struct {
 	Code    int     `json:"code"`
 	Details *string `json:"details,omitempty"`
 	Message string  `json:"message"`
+}
+
+// OAuth2Error OAuth 2.0 error response (RFC 6749 Section 5.2)
+type OAuth2Error struct {
+	// Error A single ASCII error code
+	//
+	// Example: invalid_client
+	Error OAuth2ErrorError `json:"error"`
+
+	// ErrorDescription Human-readable ASCII text providing additional information
+	//
+	// Example: Client authentication failed
+	ErrorDescription *string `json:"error_description,omitempty"`
+
+	// ErrorUri URI identifying a human-readable web page with information about the error
+	ErrorUri *string `json:"error_uri,omitempty"`
+}
+
+// OAuth2ErrorError A single ASCII error code
+//
+// Example: invalid_client
+type OAuth2ErrorError string
+
+// OAuth2TokenResponse defines model for OAuth2TokenResponse.
+type OAuth2TokenResponse struct {
+	// AccessToken The access token issued by the authorization server
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn The lifetime in seconds of the access token
+	//
+	// Example: 3600
+	ExpiresIn *int `json:"expires_in,omitempty"`
+
+	// IdToken ID Token value associated with the authenticated session (OpenID Connect)
+	IdToken *string `json:"id_token,omitempty"`
+
+	// RefreshToken The refresh token, which can be used to obtain new access tokens
+	RefreshToken *string `json:"refresh_token,omitempty"`
+
+	// Scope The scope of the access token
+	Scope *string `json:"scope,omitempty"`
+
+	// TokenType The type of the token issued (typically "Bearer")
+	//
+	// Example: Bearer
+	TokenType string `json:"token_type"`
+}
+
+// TokenRequest defines model for TokenRequest.
+type TokenRequest struct {
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	AppID *string `json:"appID,omitempty"`
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	AppSecret     *string                    `json:"appSecret,omitempty"`
+	ClientID      *string                    `json:"clientID,omitempty"`
+	ClientSecret  *string                    `json:"clientSecret,omitempty"`
+	Code          *string                    `json:"code,omitempty"`
+	ExternalToken *string                    `json:"externalToken,omitempty"`
+	GrantType     *TokenRequestGrantTypeEnum `json:"grantType,omitempty"`
+	Password      *string                    `json:"password,omitempty"`
+	RedirectUri   *string                    `json:"redirectUri,omitempty"`
+	RefreshToken  *string                    `json:"refreshToken,omitempty"`
+	Username      *string                    `json:"username,omitempty"`
+}
+
+// TokenRequestGrantTypeEnum defines model for TokenRequestGrantTypeEnum.
+type TokenRequestGrantTypeEnum string
+
+// TokenResponse defines model for TokenResponse.
+type TokenResponse struct {
+	AccessToken *string `json:"accessToken,omitempty"`
+
+	// ExpiresIn Token lifetime in seconds
+	ExpiresIn    *int    `json:"expiresIn,omitempty"`
+	IdToken      *string `json:"idToken,omitempty"`
+	RefreshToken *string `json:"refreshToken,omitempty"`
 }
 
 // UserApp defines model for UserApp.
@@ -101,8 +269,44 @@ type GetUserApplicationsAdministrationParams struct {
 	CreatedBy *string `form:"createdBy,omitempty" json:"createdBy,omitempty"`
 }
 
+// GrantTokenV2FormdataBody defines parameters for GrantTokenV2.
+type GrantTokenV2FormdataBody struct {
+	// ClientId OAuth2 client identifier
+	ClientId *string `form:"client_id,omitempty" json:"client_id,omitempty"`
+
+	// ClientSecret OAuth2 client secret
+	ClientSecret *string `form:"client_secret,omitempty" json:"client_secret,omitempty"`
+
+	// Code Authorization code issued by the authorization server. Used in the authorization_code grant to exchange the code for an access token.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// GrantType The OAuth2 grant type that determines how the token will be issued.
+	GrantType GrantTokenV2FormdataBodyGrantType `form:"grant_type" json:"grant_type"`
+
+	// Password The password of the resource owner. Required only when using the password grant type.
+	Password *string `form:"password,omitempty" json:"password,omitempty"`
+
+	// RedirectUri The redirect URI used during the authorization request. Required for the authorization_code grant to validate the redirect destination.
+	RedirectUri *string `form:"redirect_uri,omitempty" json:"redirect_uri,omitempty"`
+
+	// RefreshToken The refresh token used to obtain a new access token. Required only when using the refresh_token grant type.
+	RefreshToken *string `form:"refresh_token,omitempty" json:"refresh_token,omitempty"`
+
+	// Username Resource owner username (for password grant)
+	Username *string `form:"username,omitempty" json:"username,omitempty"`
+}
+
+// GrantTokenV2FormdataBodyGrantType defines parameters for GrantTokenV2.
+type GrantTokenV2FormdataBodyGrantType string
+
+// GrantTokenJSONRequestBody defines body for GrantToken for application/json ContentType.
+type GrantTokenJSONRequestBody = TokenRequest
+
 // CreateUserApplicationJSONRequestBody defines body for CreateUserApplication for application/json ContentType.
 type CreateUserApplicationJSONRequestBody = UserAppCreationRequest
+
+// GrantTokenV2FormdataRequestBody defines body for GrantTokenV2 for application/x-www-form-urlencoded ContentType.
+type GrantTokenV2FormdataRequestBody GrantTokenV2FormdataBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -112,6 +316,9 @@ type ServerInterface interface {
 	// DeleteUserApplicationByIdAdministration Delete a user application by id for adminstrations.
 	// (DELETE /api/v1/administration/user-applications/{appId})
 	DeleteUserApplicationByIdAdministration(ctx echo.Context, appId AppId) error
+	// GrantToken Create an access token v1
+	// (POST /api/v1/token)
+	GrantToken(ctx echo.Context) error
 	// GetUserApplications Get a list of users applications.
 	// (GET /api/v1/user-applications)
 	GetUserApplications(ctx echo.Context) error
@@ -127,6 +334,9 @@ type ServerInterface interface {
 	// RegenerateUserApplicationSecret Regenerate a user application secret.
 	// (POST /api/v1/user-applications/{appId}/secret)
 	RegenerateUserApplicationSecret(ctx echo.Context, appId AppId) error
+	// GrantTokenV2 Create an access token v2
+	// (POST /api/v2/token)
+	GrantTokenV2(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -172,6 +382,15 @@ func (w *ServerInterfaceWrapper) DeleteUserApplicationByIdAdministration(ctx ech
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteUserApplicationByIdAdministration(ctx, appId)
+	return err
+}
+
+// GrantToken converts echo context to params.
+func (w *ServerInterfaceWrapper) GrantToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GrantToken(ctx)
 	return err
 }
 
@@ -241,6 +460,15 @@ func (w *ServerInterfaceWrapper) RegenerateUserApplicationSecret(ctx echo.Contex
 	return err
 }
 
+// GrantTokenV2 converts echo context to params.
+func (w *ServerInterfaceWrapper) GrantTokenV2(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GrantTokenV2(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -290,11 +518,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/v1/administration/user-applications", wrapper.GetUserApplicationsAdministration, options.OperationMiddlewares["get_user_applications_administration"]...)
 	router.DELETE(options.BaseURL+"/api/v1/administration/user-applications/:appId", wrapper.DeleteUserApplicationByIdAdministration, options.OperationMiddlewares["delete_user_application_by_id_administration"]...)
+	router.POST(options.BaseURL+"/api/v1/token", wrapper.GrantToken, options.OperationMiddlewares["grant_token"]...)
 	router.GET(options.BaseURL+"/api/v1/user-applications", wrapper.GetUserApplications, options.OperationMiddlewares["get_user_applications"]...)
 	router.POST(options.BaseURL+"/api/v1/user-applications", wrapper.CreateUserApplication, options.OperationMiddlewares["create_user_application"]...)
 	router.DELETE(options.BaseURL+"/api/v1/user-applications/:appId", wrapper.DeleteUserApplicationById, options.OperationMiddlewares["delete_user_application_by_id"]...)
 	router.GET(options.BaseURL+"/api/v1/user-applications/:appId", wrapper.GetUserApplicationById, options.OperationMiddlewares["get_user_application_by_id"]...)
 	router.POST(options.BaseURL+"/api/v1/user-applications/:appId/secret", wrapper.RegenerateUserApplicationSecret, options.OperationMiddlewares["regenerate_user_application_secret"]...)
+	router.POST(options.BaseURL+"/api/v2/token", wrapper.GrantTokenV2, options.OperationMiddlewares["grant_token_v2"]...)
 
 }
 
@@ -501,6 +731,88 @@ type DeleteUserApplicationByIdAdministration503JSONResponse struct {
 }
 
 func (response DeleteUserApplicationByIdAdministration503JSONResponse) VisitDeleteUserApplicationByIdAdministrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantTokenRequestObject struct {
+	Body *GrantTokenJSONRequestBody
+}
+
+type GrantTokenResponseObject interface {
+	VisitGrantTokenResponse(w http.ResponseWriter) error
+}
+
+type GrantToken200JSONResponse TokenResponse
+
+func (response GrantToken200JSONResponse) VisitGrantTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantToken400JSONResponse struct{ N400BadRequestJSONResponse }
+
+func (response GrantToken400JSONResponse) VisitGrantTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantToken401JSONResponse struct{ N401UnauthorizedJSONResponse }
+
+func (response GrantToken401JSONResponse) VisitGrantTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantToken500JSONResponse struct {
+	N500InternalServerErrorJSONResponse
+}
+
+func (response GrantToken500JSONResponse) VisitGrantTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantToken503JSONResponse struct {
+	N503ServiceUnavailableJSONResponse
+}
+
+func (response GrantToken503JSONResponse) VisitGrantTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1015,6 +1327,88 @@ func (response RegenerateUserApplicationSecret503JSONResponse) VisitRegenerateUs
 	return err
 }
 
+type GrantTokenV2RequestObject struct {
+	Body *GrantTokenV2FormdataRequestBody
+}
+
+type GrantTokenV2ResponseObject interface {
+	VisitGrantTokenV2Response(w http.ResponseWriter) error
+}
+
+type GrantTokenV2200JSONResponse OAuth2TokenResponse
+
+func (response GrantTokenV2200JSONResponse) VisitGrantTokenV2Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantTokenV2400JSONResponse OAuth2Error
+
+func (response GrantTokenV2400JSONResponse) VisitGrantTokenV2Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantTokenV2401JSONResponse OAuth2Error
+
+func (response GrantTokenV2401JSONResponse) VisitGrantTokenV2Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantTokenV2500JSONResponse struct {
+	N500InternalServerErrorJSONResponse
+}
+
+func (response GrantTokenV2500JSONResponse) VisitGrantTokenV2Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GrantTokenV2503JSONResponse struct {
+	N503ServiceUnavailableJSONResponse
+}
+
+func (response GrantTokenV2503JSONResponse) VisitGrantTokenV2Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetUserApplicationsAdministration Get a list of all users applications.
@@ -1023,6 +1417,9 @@ type StrictServerInterface interface {
 	// DeleteUserApplicationByIdAdministration Delete a user application by id for adminstrations.
 	// (DELETE /api/v1/administration/user-applications/{appId})
 	DeleteUserApplicationByIdAdministration(ctx context.Context, request DeleteUserApplicationByIdAdministrationRequestObject) (DeleteUserApplicationByIdAdministrationResponseObject, error)
+	// GrantToken Create an access token v1
+	// (POST /api/v1/token)
+	GrantToken(ctx context.Context, request GrantTokenRequestObject) (GrantTokenResponseObject, error)
 	// GetUserApplications Get a list of users applications.
 	// (GET /api/v1/user-applications)
 	GetUserApplications(ctx context.Context, request GetUserApplicationsRequestObject) (GetUserApplicationsResponseObject, error)
@@ -1038,6 +1435,9 @@ type StrictServerInterface interface {
 	// RegenerateUserApplicationSecret Regenerate a user application secret.
 	// (POST /api/v1/user-applications/{appId}/secret)
 	RegenerateUserApplicationSecret(ctx context.Context, request RegenerateUserApplicationSecretRequestObject) (RegenerateUserApplicationSecretResponseObject, error)
+	// GrantTokenV2 Create an access token v2
+	// (POST /api/v2/token)
+	GrantTokenV2(ctx context.Context, request GrantTokenV2RequestObject) (GrantTokenV2ResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1096,6 +1496,55 @@ func (sh *strictHandler) DeleteUserApplicationByIdAdministration(ctx echo.Contex
 		return err
 	} else if validResponse, ok := response.(DeleteUserApplicationByIdAdministrationResponseObject); ok {
 		return validResponse.VisitDeleteUserApplicationByIdAdministrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GrantToken operation middleware
+func (sh *strictHandler) GrantToken(ctx echo.Context) error {
+	var request GrantTokenRequestObject
+
+	var body GrantTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GrantToken(ctx.Request().Context(), request.(GrantTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GrantToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GrantTokenResponseObject); ok {
+		return validResponse.VisitGrantTokenResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1246,34 +1695,92 @@ func (sh *strictHandler) RegenerateUserApplicationSecret(ctx echo.Context, appId
 	return nil
 }
 
+// GrantTokenV2 operation middleware
+func (sh *strictHandler) GrantTokenV2(ctx echo.Context) error {
+	var request GrantTokenV2RequestObject
+
+	if form, err := ctx.FormParams(); err == nil {
+		var body GrantTokenV2FormdataRequestBody
+		if err := runtime.BindForm(&body, form, nil, nil); err != nil {
+			return err
+		}
+		request.Body = &body
+	} else {
+		return err
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GrantTokenV2(ctx.Request().Context(), request.(GrantTokenV2RequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GrantTokenV2")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GrantTokenV2ResponseObject); ok {
+		return validResponse.VisitGrantTokenV2Response(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FlvTxu5E/4qln+VftJpyYZCX5B30JYTp9OpokX3AuVOw+4k62rXXuwxZYvy3U+2N9lNdvMHCpTT8Y4Q",
-	"e2Y8fubxM5M7nqiiVBIlGT664yVoKJBQ+09Qlmep+yNFk2hRklCSj/iXDBmUZS4ScP9hImWkmEbSAm+Q",
-	"R1y4VSVQxiMuoUA+qk1FXOO1FRpTPiJtMeImybAA54Oq0i00pIWc8tls5habUkmDPpjD4fAE0nO8tmjI",
-	"/SNRklBSHeg8mvircUHetSy/0TjhI/6/uDlrHL418UetlQ7elg95AinTwdmAzyJ+ONy/kGApU1p8x/Tp",
-	"A1jy5gM4OFX6SqQpyqf33rjyrg//UHSqrHyGczt0mRITMRHorsAoqxNk38AwqYhNfBQ+qKP3Sk5ykdBP",
-	"CwpyjZBWDG+FIeOiejccnklCLSH/jPoGdTD55AFaibclJoQpw7DGxXLgYhAJXki4AZHDVY4/I5TZvM59",
-	"IS8yUmpVoiYR6jtRqQ+ugFtR2IKP3h0dRbwQMnzaHw6jOUcISThFf8YUCURueggk4gUaA1PsI5c2EV0G",
-	"18368SziFwb1cVn2hJkLlBRoseMx0QiE6bFP7UTpAoiPeAqEeyQK50PavL6GwH8dE6Lfcg6GfldTIR9u",
-	"OTDxtlz4VT6MqDlr+2TtWMYLN+rqKybEm8wdp+7qDGkIsHjuPNYmTqpeBy87yyfVQzL+3m0QSraeyOWU",
-	"z0PrUpv7hqkJowyZNajbz/uALVYU1hC7QmaluLbIvgnKhFxs+r9pbzMsF4YYyJQlIJmSecUc74CQLFff",
-	"UCdgHIGWGUhboBYJSzLQkDjx4bdlVZmhNAN2RsGzIdDBIsrUe2fAciRCPeCRExyOePmI/3UJe9/Hl3t/",
-	"w9734d7R+JfL+o83PNrlYjYk+ZMydF7LkhdDDmswF3GDiUbaDkePwxqT9Z411b8hNT4DgrAw256OObnO",
-	"FsZAa6jatrr0cR/LK7s7fkJqrBZUfXY7w+1dIWjUx5ay5tPp/J5++/ML72hEv4Q5nYaSauDz+rFz7oKN",
-	"BnQZURmeTCEnyt+LIHff/NxKEOz40xmP+A1qExy8Hbzdd9GrEiWUgo/4wWA4OAhgz3zQMZQivtmPYenI",
-	"sSvIvXY5urXTgIXlQ5zXut3VkqtYNWGQ576ilwva1ZgDu//kMM5/RaoTvli0kvloqaO4XPV9KnJC7fSU",
-	"zcmwq4q1QOe7iGuLumraiNbX6zuHaAc3DtCBZ3vdtHh4vZ/xSofydjh8NHW1pg565NbHW0ysE1vGJgka",
-	"M7F5Xs1blnVuFnHHq31N6DR22Xew2iPssqlpJIJY3r5njaIO+naX7X0i2DOALQrQVcDxTugnmDoUe5Ji",
-	"bdTzsTO4aynGd74bnoVazJF6XuULg66pDl8z6LzKDsQiZROlmXc399ZTpR+8jZVCPanO0m212pfYZkkc",
-	"WvqeKjjsHmcTSIe74Kbd+79Ce3dof3gQgHYE+g89MnPZ+IBHhj8D8b5gqn2ZtHl/yox4qQz1cp+fKIZX",
-	"uAe7XZD43meV4+pxIxo6UWn12AhZbbd68NKKhQW53ByrMwuddUC9/9ghLzUv98T3v4Clj3bZ1AwNX1Al",
-	"vd+E9IeS8T1kRnC75o24h6J41RD/NQ0R4LGZ5TcrAqcD6imuV989sySHQyjLXix25cHjAvHRlcVrD/dk",
-	"YmQ9f/0oh8bNJG2tZgk/gk5ROnhi7yyVBTPrePV8sXsF0p/nM7mfAurlGeemmeLKaLAL9OaErzT+3BXS",
-	"5L6PysO1bq2V1uTUI7A9M70cO6gZH37Ap9V5PfU0o9jBcaCtHIDwmKz9zH+X6PE3G8/+CQAA//8=",
+	"7Fv7b9s48v9XCH0X+LYHv5K0e0h+ujy2PReH7SKPvQNSn5eWxja3EsmSVBy38P9+4EMSJVG200eaw/Wn",
+	"SBHJeXBmOPPh+FMUs4wzClTJ6ORTxLHAGSgQ5g1zPk70QwIyFoQrwmh0El0vAWHOUxJj/R9EEqQYEqAE",
+	"gTuIehHRozhWy6gXUZxBdOKW6kUCPuREQBKdKJFDL5LxEjKsaag11wOlEoQuos1mowdLzqgEw8yL0egM",
+	"J5fwIQep9D9iRhVQ5RgtuBn+KTWTn7yVfxIwj06i/xtWsg7tVzn8RQgmLLW6kGc4QcISG0SbXvRidHBD",
+	"ca6WTJCPkHx7BmrUDANHr5iYkSQB+u2pV6QM6Re/MvWK5fQR5NbWJTnEZE5Ab4FkuYgBrbBElCk0N1wY",
+	"po7PGZ2nJFbfjSmcCsDJGsE9kUpqrl6ORmOqQFCcXoG4A2GX/OYM5hTuOcQKEgR2jOblSPNAYrih+A6T",
+	"FM9S+B6sbAo/N45caoQLxkEoYv07ZolhLsP3JMuz6OTl8XEvygi1bwejUa+IEYQqWICRMQGFSSoDAaQX",
+	"ZSAlXkAouPiB6NaSrsZPNr3o7Wmuloclq3UJzUd0OBhZAVERp9Czy1fn6Oe/vjhGVxCb2PhycPg86jVE",
+	"hfCyp0gSukgBnV6dj8dubccbUK2E24jQO5ySZOpCkwm29j9xSvSeVv9YCGzecy+QVKNyKnPOmVDgRk6N",
+	"jqrpMmbmXRoznlqee5GCjDOBBUnX09wzq0kvgnuc8dRuUIOn1t6Y5aY1+Zvq+HueYdrXDqYJOKUouFeI",
+	"C3ZHEkIXCCcJ0cNxigidM5EZS458Xs4ND0jrAKgqzqw5Jikk3ZzlgrQ5urkcI5LoVeZrQx0t6zyuYIY4",
+	"XgBaEbX0OUJ4xnKF1BJQqcitJmlHTcphbPYnxCoqLfOavQd66eyu7Uw4jkHKqdKjOg5wMwKZEYhImUOC",
+	"ZmvDYWEulnO7/0FN3XMiQE5JB4mUzEGRDBDRq8SMJhKxuSXhUfd36+jnsJuTpEuW8QUyukB3OM0BYSlZ",
+	"TLAOPmYPCnnc1kOCJEip5Xr2lgMdX6BzRinE6nlIQgFzAXK5TY9uiBWlh1ZLEi9RjCmaAcolmNSIzRQm",
+	"FFFY1QSXIZLW7YKkzKcODbbWMR+sTwcX01+KtWpG8EytOYlxmq7Ru+gMsADxLnpecyn73502XDPCGkch",
+	"u3YWXaZ3DYPmfHxhJeECzE4WKWRLdMz5FcQC1J7jbZSyy3d8rNZrD3DnVsA9bB5wXRhPa4SJu9dui7ad",
+	"tb5uXheTftFHwqYXcSzliokkSEJAQgTE6sbGsy4L7+Yxl1qIrOMU3bqLdU71uecOMcx5aRVWv9NYgAms",
+	"OJVR0++0KuMlpgso/1HKXKnZfpsWQz0bq4TZK2p268IFvHEoFBgXCkS8KBzOuons2JGQ0m8kiFPOAzmV",
+	"teywacQCtFucGrO2J1V0EiVYQV/LoGu3PHU5Y4fnkPDKKZbqH2xhz4XPW7nb5PwIY0YZNnqVrL5kPi+T",
+	"bs2dJjrPlErgIhV5XD26Jc7WQQJPW8tn68/R+LmeQFh3wC9Ya59c+ktxcuno5GMRA1SOyHKpzCFMyYfc",
+	"ZmSElpP+X/rTJEqJVAjTxBzdjKZrpIskfWqnbAUixlJXe3yJaZ6BIDGKl1jgWIGQZtpyzZdA5QCNlaUs",
+	"FRZ2RaAuF8EoBaVADEwA009apH/f4v7HyW1/ivsfR/3jyV9u3cNPOw9Yo6MtSv6NSdUd7b5TcOiwOV1o",
+	"dJyxDamNHTqbdHM6vH+LaowGiIJM7jp7i+BaBV4sBF77a7XDx0NWbsxu0bGqyQVR6ys90+7ezORguhao",
+	"3l4V+/Tmn9dRC9AyQxp1UOQqc01u1sjqlkpxW9/rQsbsC1Em/7vMKSbo9Ldx1IvuQEhL4HBweKC5Zxwo",
+	"5iQ6iY4Go8GRNfalYXqIORneHQxxTeShdsi+74567KLI33whLh3IqH1JeyybI5ymxqPrDq19TBu7edM2",
+	"Hr0G5RReDmpovleDP2+btF+RVIEp9vNUSV0seUZnIM8POYh1hXl6n7thzt4eZLRB2zgbJOPF4W46kwac",
+	"ejgafTUoqMMPAtjQL/cQ56YKy02uNc/TdF3gq11kSr6HTRDWwqL7zDtqApr7TKpQT4vs7Z7TAf9ZMG6f",
+	"6SHEzkSAPMuwWFs73sv6FV5oKzZBCvlWH030gvu64vCTge431hdTUIFT+UbqGhLZzwi3TmVtxCRBcyaQ",
+	"IVdQC3jphVmj4ahn63Gyy1dDiq2GDO39Q8ALXrTF2Wako33sxr+o+GHa+5v2xWcZ0J6GXmI4nMnAyWIS",
+	"UgeFSJRLQhcmWfyjAkf/QKVBBY4XU+y68tShs2csWe8RZB2wUuActpBFzyrk4nmb3YvyI+qjtxZfUvZe",
+	"bnxh0k73ZpELJ1At5WWipWepk1XOCFW6bjWImge+uL81gMV7ruEZXo2/2QSr/DaqXklRIDKlID4K42SR",
+	"1poQjmOWU2XkcaDYe1h3SFJBPdVjE+Opv9alCsix2bTwiZNPOyka0Ki4ePAptKCOGoJTe9tsutEPn4UG",
+	"EBXVoN+5YBkqRiCS8BY/YQKbEDy6Q2p/3SbEU4c96q+b6gbpIUiZnrf5hmlPHU16YLbzmAfJd47vrniJ",
+	"Tm4nfrR3ERfT+l3E3YEX068tTl4L5F9ULRT1/2dUC9EjZNBPOGd+mvnvw3PfXkcCcOMua2Jnlm1sqWUk",
+	"1oIbdvLg4/9BFtLEzQL24vGCLO5RidXqwGnHx4OvzXINhXrCUfIz0+3jfSZVrSpPyJPOt1n6nln1l9SL",
+	"lmxHsv+A0vBHMfi/Vgxa89ge5bdnBDoPcL1DBkYJXApoO8ScB22xnR58XUP86pnFDzDumyUj3fHrS2Po",
+	"sLoS6cxZbOvtAqg2TwheiiG7TFdcvSxnN0y6rIC/i1HXL6u2XQ417njahl5J+COMP7aHVLoPhXK7rXv7",
+	"yuEuFM84xJJU6I/XftUoNAfonGU8JZgqez0rFaYJFgmyHXaIC6ZYzFIDQrlmSWnRKJZljBbjDKph+qnk",
+	"4B3dAgz+frh3bXDfX61W/TkTWT8XKdCYJbbnvIYV+n1606IPqYHBTIlmIlv37Wvf3uJb+Km9wNTOdlDN",
+	"tLiIbBOqcCnbKmluC+XJcOgYHMQsG8Y4TWc4fv8EIcCwWuynItZ4n2UNDCz00oEG+g1Z+5Ctrel1NlXr",
+	"lI8Hh0eR35NlHv/m6XwvXG43Fx3oXLFi/d0ZTQOlCzUbTEnS0U196Pa36K8l4ZbTxg5tX6rctLJ/wVNu",
+	"Zx9fo5iu9cLqMXs0yw6QARMKSL7lPUXIYKiAU11YScDecTQiVYhdf7tCXTKt4ITUEiud84LICAWJlmzl",
+	"dX+uSJqiWSHdwGs5D3p/sG3PU2/dYEK9eL6XtNkvvhaYXfmTC7aiWsGXDsWwvTqrJVDvzqacXEk/2NcM",
+	"6mEt3PFrR6Cby7Ft8U1yUZCum0PxA6KKXb29u4zC9M4XyVxJLQGpCK3q8y/tVW52J+NWf/IOLdcINlS9",
+	"tY20mZz5O4uKgeiZVlV9J5/v7IjyvGISTAx3oV+j/e/r2n32EazfLGevY/KWvLm6+Tg++JWM5ZhevozP",
+	"xz+P3/N//X7+5ngwMM7l9c7bpveqxf0ByzTj8v4z/f7woqF771uW0G8QAnn3lZdrF2HT3QmWefdXKXL9",
+	"X+sE+Bjbn6MU7ujl749BfesPUP7rbmcOg7cz9YXq3Wm3E10L2pPRFpC5SL2MEXM+EDkdYGKKRrd40QEa",
+	"KAg2vfKj42Az2fwnAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/runai-compat/userapps/gen"
+	"github.com/runai-compat/userapps/server/jwtauth"
 	"github.com/runai-compat/userapps/store"
 )
 
@@ -19,12 +21,20 @@ type Storer interface {
 	Delete(ctx context.Context, id, owner string) error
 	SetSecretHash(ctx context.Context, id, owner string, hash []byte) error
 	Ping(ctx context.Context) error
+	// For the token routes and revocation.
+	Credentials(ctx context.Context, clientID string) (store.App, []byte, error)
+	TouchLastLogin(ctx context.Context, id string) (time.Time, error)
+	Exists(ctx context.Context, clientID string) (bool, error)
 }
 
 // Handlers implements the generated strict server interface.
 type Handlers struct {
 	store          Storer
 	maxAppsPerUser int
+	signer         *jwtauth.Signer
+	claims         jwtauth.Claims
+	tokenTTL       time.Duration
+	log            *slog.Logger
 }
 
 var _ gen.StrictServerInterface = (*Handlers)(nil)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,8 +23,16 @@ import (
 type Config struct {
 	Store  Storer
 	Auth   Authenticator
-	Signer *jwtauth.Signer // publishes /.well-known/jwks.json
+	Signer *jwtauth.Signer // signs granted tokens; publishes /.well-known/jwks.json
 	Logger *slog.Logger
+	// Claims says where granted tokens carry the user and roles; the same
+	// setting the verifier reads them back with.
+	Claims jwtauth.Claims
+	// TokenTTL is the lifetime of granted tokens (default 1h).
+	TokenTTL time.Duration
+	// PublicURL is the absolute base URL the discovery document names; empty
+	// means derive it from each request (scheme + Host).
+	PublicURL string
 	// MaxAppsPerUser bounds each user's applications; 0 means no limit.
 	MaxAppsPerUser int
 	// BodyLimit caps request bodies in bytes (default 64 KiB).
@@ -38,7 +47,20 @@ const (
 	PathHealthz = "/healthz"
 	PathReadyz  = "/readyz"
 	PathJWKS    = "/.well-known/jwks.json"
+	// PathOpenIDConfig is the discovery document (OpenID Connect Discovery /
+	// RFC 8414 fields) that lets OAuth2 clients find the token endpoint.
+	PathOpenIDConfig = "/.well-known/openid-configuration"
 )
+
+// The spec's token operations (no bearer token; see tokens.go).
+const (
+	PathTokenV1 = "/api/v1/token"
+	PathTokenV2 = "/api/v2/token"
+)
+
+// tokenPath reports a token route: its requests carry secrets, so its
+// errors never echo request values, and its answers are never cached.
+func tokenPath(p string) bool { return p == PathTokenV1 || p == PathTokenV2 }
 
 // New builds the whole HTTP stack. cmd/userapps and the tests both call it.
 func New(cfg Config) (*echo.Echo, error) {
@@ -54,6 +76,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = time.Hour
+	}
 	spec, err := gen.GetSpec()
 	if err != nil {
 		return nil, err
@@ -65,11 +90,14 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
 	e.Use(requestDeadline(cfg.RequestTimeout))
+	e.Use(noStoreTokens)
 
 	skip := map[string]bool{
-		PathHealthz: true, PathReadyz: true, PathJWKS: true, PathOpenAPIJSON: true, PathOpenAPIYAML: true,
+		PathHealthz: true, PathReadyz: true, PathJWKS: true, PathOpenIDConfig: true,
+		PathOpenAPIJSON: true, PathOpenAPIYAML: true,
 	}
-	validate, err := validator(spec, cfg.Auth, skip)
+	auth := newRevocationCheck(cfg.Auth, cfg.Store, RevocationCacheTTL, revocationCacheSize)
+	validate, err := validator(spec, auth, skip)
 	if err != nil {
 		return nil, err
 	}
@@ -92,14 +120,21 @@ func New(cfg Config) (*echo.Echo, error) {
 		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
 		return c.Blob(http.StatusOK, "application/jwk-set+json", jwks)
 	})
+	e.GET(PathOpenIDConfig, func(c echo.Context) error {
+		return c.JSON(http.StatusOK, discovery(baseURL(cfg.PublicURL, c), cfg.Signer.Issuer()))
+	})
 
 	if err := registerSpec(e); err != nil {
 		return nil, err
 	}
 
-	h := &Handlers{store: cfg.Store, maxAppsPerUser: cfg.MaxAppsPerUser}
+	h := &Handlers{
+		store: cfg.Store, maxAppsPerUser: cfg.MaxAppsPerUser,
+		signer: cfg.Signer, claims: cfg.Claims, tokenTTL: cfg.TokenTTL, log: cfg.Logger,
+	}
 	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(h, nil), gen.RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{
+			"grant_token_v2":                               {oauth2Request},
 			"get_user_applications_administration":         {requireAdmin},
 			"delete_user_application_by_id_administration": {requireAdmin},
 			// The two answers that carry a secret must not be cached anywhere.
@@ -129,10 +164,55 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 	}
 }
 
+// noStore marks an operation's answers uncacheable (they carry a secret).
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-		c.Response().Header().Set("Pragma", "no-cache")
+		setNoStore(c.Response().Header())
 		return next(c)
 	}
+}
+
+func setNoStore(h http.Header) {
+	h.Set(echo.HeaderCacheControl, "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// noStoreTokens marks every answer of the token routes, errors included,
+// as uncacheable (RFC 6749 section 5.1).
+func noStoreTokens(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if tokenPath(c.Request().URL.Path) {
+			setNoStore(c.Response().Header())
+		}
+		return next(c)
+	}
+}
+
+// providerMetadata is the discovery document: enough for an OAuth2 client
+// library to find the token endpoint, how to authenticate, and the keys.
+type providerMetadata struct {
+	Issuer                            string   `json:"issuer"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+}
+
+func discovery(base, issuer string) providerMetadata {
+	return providerMetadata{
+		Issuer:                            issuer,
+		JWKSURI:                           base + PathJWKS,
+		TokenEndpoint:                     base + PathTokenV2,
+		GrantTypesSupported:               []string{"client_credentials"},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+	}
+}
+
+// baseURL is the configured public URL, or scheme and Host of the request
+// (Echo reads X-Forwarded-Proto for the scheme behind a proxy).
+func baseURL(public string, c echo.Context) string {
+	if public != "" {
+		return strings.TrimRight(public, "/")
+	}
+	return c.Scheme() + "://" + c.Request().Host
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
+
+	"github.com/runai-compat/userapps/gen"
 )
 
 // principalSlot lets the validator's AuthenticationFunc hand the verified
@@ -45,6 +47,10 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 				return errUnauthenticated
 			}
 			p, err := auth.Verify(ctx, raw)
+			var ce *checkError
+			if errors.As(err, &ce) {
+				return err // the token was not judged: a 5xx, not 401
+			}
 			if err != nil {
 				return errUnauthenticated
 			}
@@ -75,15 +81,19 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			slot := &principalSlot{}
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
+			fail := requestError
+			if tokenPath(route.Path) {
+				fail = credentialRequestError // never echo a submitted value
+			}
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-				return requestError(err)
+				return fail(err)
 			}
 			if body := route.Operation.RequestBody; body != nil && body.Value != nil {
 				if err := wellFormedJSON(in.Request); err != nil {
 					return err
 				}
 				if err := openapi3filter.ValidateRequestBody(ctx, in, body.Value); err != nil {
-					return requestError(err)
+					return fail(err)
 				}
 			}
 			if slot.p != nil {
@@ -198,11 +208,47 @@ func requestError(err error) error {
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return newAPIError(http.StatusRequestEntityTooLarge, "request body too large", "")
 	case errors.As(err, &secErr):
+		for _, e := range secErr.Errors {
+			var ce *checkError
+			if errors.As(e, &ce) {
+				return e
+			}
+		}
 		return errUnauthenticated
 	case errors.As(err, &ae):
 		return ae
 	}
 	return newAPIError(http.StatusBadRequest, badRequestMessage(err), err.Error())
+}
+
+// credentialRequestError maps a validation failure of a request that carries
+// a secret: the message names the field and the rule, never a value (the
+// validator's full text quotes values, so there are no details), and a
+// grant_type outside the enum is RFC 6749's unsupported_grant_type.
+func credentialRequestError(err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+		return newAPIError(http.StatusRequestEntityTooLarge, "request body too large", "")
+	}
+	var schemaErr *openapi3.SchemaError
+	var reqErr *openapi3filter.RequestError
+	switch {
+	case errors.As(err, &schemaErr):
+	case errors.As(err, &reqErr) && reqErr.Reason != "":
+		// kin-openapi's reasons name the rule or the Content-Type, not the body
+		return newAPIError(http.StatusBadRequest, "invalid request: "+reqErr.Reason, "")
+	default:
+		return newAPIError(http.StatusBadRequest, "malformed request", "")
+	}
+	field := strings.Join(schemaErr.JSONPointer(), ".")
+	if field == "" {
+		return newAPIError(http.StatusBadRequest, "invalid request body: "+schemaErr.Reason, "")
+	}
+	ae := newAPIError(http.StatusBadRequest, fmt.Sprintf("invalid request body field %q: %s", field, schemaErr.Reason), "")
+	if field == "grant_type" && schemaErr.SchemaField == "enum" {
+		ae.oauth = gen.UnsupportedGrantType
+	}
+	return ae
 }
 
 // badRequestMessage says in one line what was wrong, naming the field; the

@@ -99,6 +99,26 @@ func openDB(databaseURL, dataDir string) (*gorm.DB, error) {
 	}
 }
 
+// migrateLockKey names the Postgres advisory lock held while migrating.
+const migrateLockKey = 0x75736572617070 // "userapp"
+
+// migrate creates or extends the tables. On Postgres, replicas starting at
+// the same moment would race to create them (one fails: "type ... already
+// exists"), so each migrates holding a session advisory lock, on one pinned
+// connection; SQLite is one file, serialised by its own write lock.
+func migrate(ctx context.Context, db *gorm.DB, models ...any) error {
+	if db.Name() != "postgres" {
+		return db.WithContext(ctx).AutoMigrate(models...)
+	}
+	return db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SELECT pg_advisory_lock(?)", migrateLockKey).Error; err != nil {
+			return err
+		}
+		defer conn.Exec("SELECT pg_advisory_unlock(?)", migrateLockKey)
+		return conn.AutoMigrate(models...)
+	})
+}
+
 // translate turns driver and GORM errors into this package's sentinels.
 func translate(err error) error {
 	var pgErr *pgconn.PgError

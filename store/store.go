@@ -84,9 +84,10 @@ type Store struct {
 }
 
 // New wraps an opened database (see Open) and sets up the schema. Migrating
-// is additive, so running it again on a database holding data is safe.
+// is additive, so running it again on a database holding data is safe, and
+// replicas starting together take turns (see migrate).
 func New(ctx context.Context, db *gorm.DB) (*Store, error) {
-	if err := db.WithContext(ctx).AutoMigrate(&appRow{}, &ownerRow{}); err != nil {
+	if err := migrate(ctx, db, &appRow{}, &ownerRow{}); err != nil {
 		return nil, fmt.Errorf("migrate: %w", translate(err))
 	}
 	return &Store{db: db}, nil

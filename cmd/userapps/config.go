@@ -38,6 +38,8 @@ type serveConfig struct {
 	MaxAppsPerUser int
 	BodyLimit      int64
 	RequestTimeout time.Duration
+	PublicURL      string
+	TokenTTL       time.Duration
 }
 
 type tokenConfig struct {
@@ -120,6 +122,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		return c, err
 	}
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", timeout, "longest time one request may spend, database included; past it 503 (USERAPPS_REQUEST_TIMEOUT)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("USERAPPS_PUBLIC_URL"), "absolute base URL clients reach the service at, for the discovery document; empty means derive it from each request (USERAPPS_PUBLIC_URL)")
+	tokenTTL, err := durationEnv(getenv, "USERAPPS_TOKEN_TTL", time.Hour)
+	if err != nil {
+		return c, err
+	}
+	fs.DurationVar(&c.TokenTTL, "token-ttl", tokenTTL, "lifetime of the tokens granted to user applications (USERAPPS_TOKEN_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return c, parseFailed(err)
 	}
@@ -143,6 +151,15 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 			return c, fmt.Errorf("--jwks-url must be an http(s) URL")
 		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return c, errors.New("--public-url must be an absolute http(s) URL without query or fragment, e.g. https://userapps.example.com")
+		}
+	}
+	if c.TokenTTL <= 0 {
+		return c, errors.New("--token-ttl must be positive")
 	}
 	return c, nil
 }
@@ -199,6 +216,7 @@ func (c serveConfig) redacted() map[string]any {
 		"issuer": c.Issuer, "jwks_url": c.JWKSURL, "jwt_issuer": c.JWTIssuer, "jwt_audience": c.JWTAudience,
 		"user_claim": c.UserClaim, "roles_claim": c.RolesClaim, "admin_role": c.AdminRole,
 		"max_apps_per_user": c.MaxAppsPerUser, "body_limit": c.BodyLimit, "request_timeout": c.RequestTimeout.String(),
+		"public_url": c.PublicURL, "token_ttl": c.TokenTTL.String(),
 	}
 }
 

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/runai-compat/userapps/server"
 	"github.com/runai-compat/userapps/server/jwtauth"
 	"github.com/runai-compat/userapps/store"
@@ -98,8 +96,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	defer st.Close()
 
 	e, err := server.New(server.Config{
-		Store: st, Auth: verifier, Signer: signer, Logger: log,
+		Store: st, Auth: verifier, Signer: signer, Logger: log, Claims: cfg.claims(),
 		MaxAppsPerUser: cfg.MaxAppsPerUser, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		TokenTTL: cfg.TokenTTL, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
 		return err
@@ -138,16 +137,7 @@ func mintToken(cfg tokenConfig, stdout *os.File) error {
 	if err != nil {
 		return err
 	}
-	claims := jwt.MapClaims{"sub": cfg.User}
-	c := cfg.claims()
-	if c.User != "" && c.User != "sub" {
-		jwtauth.SetClaimPath(claims, c.User, cfg.User)
-	}
-	roles := []any{}
-	if cfg.Admin {
-		roles = append(roles, c.AdminRole)
-	}
-	jwtauth.SetClaimPath(claims, c.Roles, roles)
+	claims := cfg.claims().For(cfg.User, cfg.Admin)
 	tok, _, err := signer.Sign(claims, cfg.TTL)
 	if err != nil {
 		return err

@@ -142,10 +142,40 @@ func (s *Signer) Sign(claims jwt.MapClaims, ttl time.Duration) (string, time.Tim
 	c["iat"] = now.Unix()
 	c["exp"] = exp.Unix()
 	c["jti"] = uuid.NewString()
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, stdBase64Claims{c})
 	tok.Header["kid"] = s.kid
 	signed, err := tok.SignedString(s.key)
 	return signed, exp, err
+}
+
+// stdBase64Claims serialise so that the token's payload segment also reads
+// as standard base64: the runai Python client finds exp by decoding the
+// payload with base64.b64decode, which drops the URL alphabet's '-' and '_'
+// and garbles the rest. In base64url those two come only from bytes whose
+// low six bits are 111110 or 111111 in the last place of a 3-byte group;
+// in JSON text that is '>', '?', '~', DEL or a UTF-8 byte (encoding/json
+// already writes '>' as \u003e). Writing the others as \u escapes too, the
+// same JSON value, leaves none. Verification is unaffected.
+type stdBase64Claims struct{ jwt.MapClaims }
+
+func (c stdBase64Claims) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(c.MapClaims)
+	if err != nil {
+		return nil, err
+	}
+	var out strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r == '?' || r == '~' || (r >= 0x7f && r <= 0xffff):
+			fmt.Fprintf(&out, `\u%04x`, r)
+		case r > 0xffff: // outside the BMP: a UTF-16 surrogate pair
+			r -= 0x10000
+			fmt.Fprintf(&out, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			out.WriteRune(r)
+		}
+	}
+	return []byte(out.String()), nil
 }
 
 // thumbprint computes the RFC 7638 JWK thumbprint of a P-256 key.

@@ -16,7 +16,9 @@ import (
 type Principal struct {
 	User  string
 	Admin bool
-	// ClientID is set on tokens granted to a user application.
+	// ClientID is set on tokens this service granted to a user application
+	// (own key, client_id claim); never on an external IdP's tokens, whose
+	// client ids name that IdP's clients, not ours.
 	ClientID string
 }
 
@@ -25,6 +27,23 @@ type Claims struct {
 	User      string // claim holding the user; "sub" is the fallback (default "email")
 	Roles     string // claim holding the roles, dotted for nested (default "roles")
 	AdminRole string // role that makes an admin (default "admin")
+}
+
+// For returns the identity claims of a token acting as user: sub, the
+// configured user claim, and the roles claim holding the admin role when
+// admin. Verify reads them back into the same Principal.
+func (c Claims) For(user string, admin bool) jwt.MapClaims {
+	c = c.withDefaults()
+	claims := jwt.MapClaims{"sub": user}
+	if c.User != "sub" {
+		SetClaimPath(claims, c.User, user)
+	}
+	roles := []any{}
+	if admin {
+		roles = append(roles, c.AdminRole)
+	}
+	SetClaimPath(claims, c.Roles, roles)
+	return claims
 }
 
 func (c Claims) withDefaults() Claims {
@@ -113,8 +132,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	}
 	var keyFunc jwt.Keyfunc
+	own := v.own != nil && header == v.own.kid
 	switch {
-	case v.own != nil && header == v.own.kid:
+	case own:
 		opts = append(opts, jwt.WithIssuer(v.own.issuer))
 		keyFunc = func(t *jwt.Token) (any, error) { return &v.own.key.PublicKey, nil }
 	case v.extKeys != nil:
@@ -132,7 +152,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if _, err := jwt.ParseWithClaims(raw, claims, keyFunc, opts...); err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	p, err := v.principal(claims)
+	p, err := v.principal(claims, own)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -143,7 +163,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	return p, nil
 }
 
-func (v *Verifier) principal(claims jwt.MapClaims) (Principal, error) {
+func (v *Verifier) principal(claims jwt.MapClaims, own bool) (Principal, error) {
 	user, _ := claimPath(claims, v.claims.User).(string)
 	if user == "" {
 		user, _ = claims["sub"].(string)
@@ -166,7 +186,9 @@ func (v *Verifier) principal(claims jwt.MapClaims) (Principal, error) {
 			}
 		}
 	}
-	p.ClientID, _ = claims["client_id"].(string)
+	if own {
+		p.ClientID, _ = claims["client_id"].(string)
+	}
 	return p, nil
 }
 

@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,10 @@ type Options struct {
 	RequestTimeout time.Duration
 	External       *jwtauth.External
 	Claims         jwtauth.Claims
+	TokenTTL       time.Duration
+	PublicURL      string
+	// Logger receives the service's logs (default: discarded).
+	Logger *slog.Logger
 }
 
 // New starts a stack on a fresh database of engine e.
@@ -85,15 +91,28 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 	if o.MaxAppsPerUser == 0 {
 		o.MaxAppsPerUser = 20
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	e, err := server.New(server.Config{
-		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit, RequestTimeout: o.RequestTimeout,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit,
+		RequestTimeout: o.RequestTimeout, Claims: o.Claims, TokenTTL: o.TokenTTL, PublicURL: o.PublicURL, Logger: o.Logger,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
+	s := Attach(t, srv.URL)
+	s.Signer, s.Store, s.Server = signer, st, srv
+	return s
+}
+
+// Attach checks a service running elsewhere (a built binary, another
+// process) at baseURL: Do and Client work as on a stack of New, with every
+// response checked against the spec; Signer, Store and Server are nil.
+func Attach(t testing.TB, baseURL string) *Stack {
+	t.Helper()
 	spec, err := gen.GetSpec()
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +122,7 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Stack{URL: srv.URL, Signer: signer, Store: st, Server: srv, spec: spec, router: router}
+	return &Stack{URL: baseURL, spec: spec, router: router}
 }
 
 // Token mints a token for user, signed by the stack's key.
@@ -143,8 +162,17 @@ func (r *Response) Error(t testing.TB) gen.Error {
 	return e
 }
 
-// Request describes one call; Body may be a string (sent as is) or any value
-// (sent as JSON). ContentType defaults to application/json when Body is set.
+// OAuth2Error decodes an OAuth2Error body (the OAuth2 token route's 400/401).
+func (r *Response) OAuth2Error(t testing.TB) gen.OAuth2Error {
+	t.Helper()
+	var e gen.OAuth2Error
+	r.JSON(t, &e)
+	return e
+}
+
+// Request describes one call; Body may be a string (sent as is), url.Values
+// (sent form-urlencoded) or any other value (sent as JSON). ContentType
+// defaults to what Body implies.
 type Request struct {
 	Method      string
 	Path        string
@@ -158,8 +186,12 @@ type Request struct {
 func (s *Stack) Do(t testing.TB, r Request) *Response {
 	t.Helper()
 	var body io.Reader
+	ct := "application/json"
 	switch b := r.Body.(type) {
 	case nil:
+	case url.Values:
+		body = strings.NewReader(b.Encode())
+		ct = "application/x-www-form-urlencoded"
 	case string:
 		body = strings.NewReader(b)
 	case []byte:
@@ -179,9 +211,8 @@ func (s *Stack) Do(t testing.TB, r Request) *Response {
 		req.Header[k] = v
 	}
 	if r.Body != nil && req.Header.Get("Content-Type") == "" {
-		ct := r.ContentType
-		if ct == "" {
-			ct = "application/json"
+		if r.ContentType != "" {
+			ct = r.ContentType
 		}
 		req.Header.Set("Content-Type", ct)
 	}
@@ -234,9 +265,25 @@ func (s *Stack) CheckResponse(t testing.TB, req *http.Request, resp *Response) {
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s -> %d %s\nresponse is off-spec: %v", req.Method, req.URL.Path, resp.Status, resp.Body, err)
 	}
-	if resp.Status >= 400 {
+	// ValidateResponse checked the body against the status's schema; an
+	// Error must also carry code == status. Other error schemas (the OAuth2
+	// token route's OAuth2Error) have no code.
+	if resp.Status >= 400 && responseSchema(route, resp.Status) == "#/components/schemas/Error" {
 		s.checkErrorBody(t, req, resp)
 	}
+}
+
+// responseSchema is the $ref of the JSON schema the spec gives op's status.
+func responseSchema(route *routers.Route, status int) string {
+	r := route.Operation.Responses.Status(status)
+	if r == nil || r.Value == nil {
+		return ""
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return ""
+	}
+	return mt.Schema.Ref
 }
 
 // checkErrorBody requires the spec's Error schema with code == status.
@@ -264,4 +311,48 @@ func (s *Stack) checkErrorBody(t testing.TB, req *http.Request, resp *Response) 
 			t.Errorf("%s %s -> %d: Error.code %v != status", req.Method, req.URL.Path, resp.Status, m["code"])
 		}
 	}
+}
+
+// Client is an HTTP client for third-party client libraries (OAuth2, ...):
+// every response it receives is checked against the spec like Do's.
+func (s *Stack) Client(t testing.TB) *http.Client {
+	return &http.Client{Transport: checkingTransport{t: t, s: s}, Timeout: 10 * time.Second}
+}
+
+type checkingTransport struct {
+	t testing.TB
+	s *Stack
+}
+
+func (c checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	c.s.CheckResponse(c.t, req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: data})
+	return resp, nil
+}
+
+// SyncBuffer is a goroutine-safe buffer for a service's logs.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
