@@ -194,6 +194,9 @@ func TestTokens(t *testing.T) {
 			{"wrong issuer", "Bearer " + own(jwt.MapClaims{"iss": "someone-else"}), 401},
 			{"no issuer", "Bearer " + own(jwt.MapClaims{"iss": nil}), 401},
 			{"no subject", "Bearer " + own(jwt.MapClaims{"sub": nil}), 401},
+			{"longest identity", "Bearer " + own(jwt.MapClaims{"sub": strings.Repeat("u", jwtauth.MaxUserLength)}), 200},
+			{"identity too long", "Bearer " + own(jwt.MapClaims{"sub": strings.Repeat("u", jwtauth.MaxUserLength+1)}), 401},
+			{"identity with NUL", "Bearer " + own(jwt.MapClaims{"sub": "a\x00b"}), 401},
 			{"alg none", "Bearer " + b64(map[string]any{"alg": "none", "typ": "JWT", "kid": s.Signer.KeyID()}) + "." + parts[1] + ".", 401},
 			{"tampered payload", "Bearer " + parts[0] + "." + b64(map[string]any{"iss": servertest.Issuer, "sub": root, "roles": []string{"admin"}, "exp": now.Add(time.Hour).Unix()}) + "." + parts[2], 401},
 			{"tampered signature", "Bearer " + parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])), 401},
@@ -219,6 +222,8 @@ func TestTokens(t *testing.T) {
 				}
 			})
 		}
+		// The longest identity accepted is also stored (createdBy fits its column).
+		create(t, s, own(jwt.MapClaims{"sub": strings.Repeat("u", jwtauth.MaxUserLength)}), "long-owner")
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -83,6 +84,10 @@ type Verifier struct {
 // Algorithms accepted; never "none" and never HMAC, so a public key can
 // never be used as a shared secret.
 var Algorithms = []string{"ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "EdDSA"}
+
+// MaxUserLength bounds the identity a token may carry: the longest email
+// address (64 + 1 + 255), and the size of the stored createdBy.
+const MaxUserLength = 320
 
 // ErrInvalidToken wraps every verification failure.
 var ErrInvalidToken = errors.New("invalid token")
@@ -170,6 +175,9 @@ func (v *Verifier) principal(claims jwt.MapClaims, own bool) (Principal, error) 
 	}
 	if user == "" {
 		return Principal{}, fmt.Errorf("%w: no %s or sub claim", ErrInvalidToken, v.claims.User)
+	}
+	if len(user) > MaxUserLength || !utf8.ValidString(user) || strings.ContainsRune(user, 0) {
+		return Principal{}, fmt.Errorf("%w: the identity is not valid UTF-8 text of at most %d bytes", ErrInvalidToken, MaxUserLength)
 	}
 	p := Principal{User: user}
 	switch roles := claimPath(claims, v.claims.Roles).(type) {
