@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,16 +66,16 @@ func Merge(frags []Fragment) (*openapi3.T, error) {
 		Paths:      openapi3.NewPaths(),
 		Components: &openapi3.Components{},
 	}
-	pathOwner := map[string]string{}   // "METHOD path" -> fragment
-	compOwner := map[string]string{}   // "kind/name" -> fragment
-	itemOwner := map[string]string{}   // path -> fragment that set path-level fields
+	pathOwner := map[string]string{} // "METHOD path" -> fragment
+	compOwner := map[string]string{} // "kind/name" -> fragment
+	itemOwner := map[string]string{} // path -> fragment that set path-level fields
 	tagSeen := map[string]string{}
 
 	for _, f := range frags {
 		d := f.Doc
 		for _, b := range []struct {
-			what      string
-			a, b      any
+			what string
+			a, b any
 		}{
 			{"openapi", first.Doc.OpenAPI, d.OpenAPI},
 			{"info", first.Doc.Info, d.Info},
@@ -169,64 +170,35 @@ func mergeComponents(dst *openapi3.Components, f Fragment, owner map[string]stri
 	if src == nil {
 		return nil
 	}
-	var err error
-	merge := func(kind string, names []string, get func(string) any, has func(string) (any, bool), set func(string)) {
-		for _, name := range names {
-			if err != nil {
-				return
-			}
-			key := kind + "/" + name
-			if existing, ok := has(name); ok {
-				if e := mustEqual(existing, get(name)); e != nil {
-					err = fmt.Errorf("%s and %s define %s differently: %w", owner[key], f.Name, key, e)
-				}
-				continue
-			}
-			owner[key] = f.Name
-			set(name)
-		}
-	}
-	if dst.Schemas == nil {
-		dst.Schemas = openapi3.Schemas{}
-	}
-	merge("schemas", sortedKeys(src.Schemas), func(n string) any { return src.Schemas[n] },
-		func(n string) (any, bool) { v, ok := dst.Schemas[n]; return v, ok },
-		func(n string) { dst.Schemas[n] = src.Schemas[n] })
-	if dst.Responses == nil {
-		dst.Responses = openapi3.ResponseBodies{}
-	}
-	merge("responses", sortedKeys(src.Responses), func(n string) any { return src.Responses[n] },
-		func(n string) (any, bool) { v, ok := dst.Responses[n]; return v, ok },
-		func(n string) { dst.Responses[n] = src.Responses[n] })
-	if dst.Parameters == nil {
-		dst.Parameters = openapi3.ParametersMap{}
-	}
-	merge("parameters", sortedKeys(src.Parameters), func(n string) any { return src.Parameters[n] },
-		func(n string) (any, bool) { v, ok := dst.Parameters[n]; return v, ok },
-		func(n string) { dst.Parameters[n] = src.Parameters[n] })
-	if dst.RequestBodies == nil {
-		dst.RequestBodies = openapi3.RequestBodies{}
-	}
-	merge("requestBodies", sortedKeys(src.RequestBodies), func(n string) any { return src.RequestBodies[n] },
-		func(n string) (any, bool) { v, ok := dst.RequestBodies[n]; return v, ok },
-		func(n string) { dst.RequestBodies[n] = src.RequestBodies[n] })
-	if dst.SecuritySchemes == nil {
-		dst.SecuritySchemes = openapi3.SecuritySchemes{}
-	}
-	merge("securitySchemes", sortedKeys(src.SecuritySchemes), func(n string) any { return src.SecuritySchemes[n] },
-		func(n string) (any, bool) { v, ok := dst.SecuritySchemes[n]; return v, ok },
-		func(n string) { dst.SecuritySchemes[n] = src.SecuritySchemes[n] })
-	if dst.Headers == nil {
-		dst.Headers = openapi3.Headers{}
-	}
-	merge("headers", sortedKeys(src.Headers), func(n string) any { return src.Headers[n] },
-		func(n string) (any, bool) { v, ok := dst.Headers[n]; return v, ok },
-		func(n string) { dst.Headers[n] = src.Headers[n] })
-	if err != nil {
-		return err
-	}
 	if len(src.Examples)+len(src.Links)+len(src.Callbacks) > 0 {
 		return fmt.Errorf("%s: components examples, links and callbacks are not merged; add support before using them", f.Name)
+	}
+	return errors.Join(
+		mergeMap("schemas", &dst.Schemas, src.Schemas, f.Name, owner),
+		mergeMap("responses", &dst.Responses, src.Responses, f.Name, owner),
+		mergeMap("parameters", &dst.Parameters, src.Parameters, f.Name, owner),
+		mergeMap("requestBodies", &dst.RequestBodies, src.RequestBodies, f.Name, owner),
+		mergeMap("securitySchemes", &dst.SecuritySchemes, src.SecuritySchemes, f.Name, owner),
+		mergeMap("headers", &dst.Headers, src.Headers, f.Name, owner),
+	)
+}
+
+// mergeMap adds src's named components of one kind to *dst; a name both
+// define must be defined identically.
+func mergeMap[M ~map[string]V, V any](kind string, dst *M, src M, fragment string, owner map[string]string) error {
+	if *dst == nil {
+		*dst = M{}
+	}
+	for _, name := range sortedKeys(src) {
+		key := kind + "/" + name
+		if existing, ok := (*dst)[name]; ok {
+			if err := mustEqual(existing, src[name]); err != nil {
+				return fmt.Errorf("%s and %s define %s differently: %w", owner[key], fragment, key, err)
+			}
+			continue
+		}
+		owner[key] = fragment
+		(*dst)[name] = src[name]
 	}
 	return nil
 }

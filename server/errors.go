@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -42,7 +43,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, message, details := classify(err)
-		if status >= 500 {
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client went away; nobody reads this answer, nothing broke.
+			log.Debug("request canceled by the client", "method", c.Request().Method, "path", c.Path())
+		} else if status >= 500 {
 			// The cause is logged once, here; the client gets a generic text.
 			log.Error("request failed", "method", c.Request().Method, "path", c.Path(),
 				"status", status, "err", err)
@@ -69,7 +73,7 @@ func classify(err error) (status int, message, details string) {
 		return http.StatusNotFound, "user application not found", ""
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "a user application with this name already exists", ""
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, "the database is unavailable, try again shortly", ""
 	case errors.As(err, &reqErr):
 		return http.StatusBadRequest, "invalid request", reqErr.Error()
@@ -78,8 +82,11 @@ func classify(err error) (status int, message, details string) {
 		if s, ok := he.Message.(string); ok && s != "" {
 			msg = s
 		}
-		if he.Code >= 500 {
+		switch {
+		case he.Code >= 500:
 			msg = http.StatusText(he.Code)
+		case he.Code == http.StatusRequestEntityTooLarge:
+			msg = "request body too large"
 		}
 		return he.Code, msg, ""
 	}

@@ -44,7 +44,7 @@ func (h *Handlers) GetUserApplications(ctx context.Context, _ gen.GetUserApplica
 	if err != nil {
 		return nil, err
 	}
-	apps, err := h.store.List(ctx, store.Filter{CreatedBy: p.User})
+	apps, err := h.store.List(ctx, store.Filter{CreatedBy: &p.User})
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +125,7 @@ func (h *Handlers) RegenerateUserApplicationSecret(ctx context.Context, req gen.
 }
 
 func (h *Handlers) GetUserApplicationsAdministration(ctx context.Context, req gen.GetUserApplicationsAdministrationRequestObject) (gen.GetUserApplicationsAdministrationResponseObject, error) {
-	f := store.Filter{}
-	if req.Params.ClientId != nil {
-		f.ClientID = *req.Params.ClientId
-	}
-	if req.Params.CreatedBy != nil {
-		f.CreatedBy = *req.Params.CreatedBy
-	}
-	apps, err := h.store.List(ctx, f)
+	apps, err := h.store.List(ctx, store.Filter{ClientID: req.Params.ClientId, CreatedBy: req.Params.CreatedBy})
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ type Config struct {
 	MaxAppsPerUser int
 	// BodyLimit caps request bodies in bytes (default 64 KiB).
 	BodyLimit int64
+	// RequestTimeout bounds one request, database included (default 10 s);
+	// past it the request is 503 rather than a hang.
+	RequestTimeout time.Duration
 }
 
 // Paths served beside the spec's operations, unauthenticated.
@@ -48,6 +51,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 64 << 10
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
 	spec, err := gen.GetSpec()
 	if err != nil {
 		return nil, err
@@ -58,6 +64,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
+	e.Use(requestDeadline(cfg.RequestTimeout))
 
 	skip := map[string]bool{
 		PathHealthz: true, PathReadyz: true, PathJWKS: true, PathOpenAPIJSON: true, PathOpenAPIYAML: true,
@@ -95,7 +102,37 @@ func New(cfg Config) (*echo.Echo, error) {
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{
 			"get_user_applications_administration":         {requireAdmin},
 			"delete_user_application_by_id_administration": {requireAdmin},
+			// The two answers that carry a secret must not be cached anywhere.
+			"create_user_application":            {noStore},
+			"regenerate_user_application_secret": {noStore},
 		},
 	})
 	return e, nil
+}
+
+// requestDeadline gives every request a deadline shorter than the server's
+// write timeout, so a stalled database yields a 503, never a silent hang.
+func requestDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			err := next(c)
+			// Drivers report a deadline in their own words (pgx: "conn
+			// closed"); whatever failed once the deadline passed is a 503.
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return newAPIError(http.StatusServiceUnavailable, "the database did not answer in time, try again shortly", "")
+			}
+			return err
+		}
+	}
+}
+
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		c.Response().Header().Set("Pragma", "no-cache")
+		return next(c)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -34,6 +35,7 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 		return nil, err
 	}
 	opts := &openapi3filter.Options{
+		ExcludeRequestBody: true, // validated after security, see below
 		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 			if in.SecurityScheme == nil || in.SecurityScheme.Type != "http" || in.SecurityScheme.Scheme != "bearer" {
 				return fmt.Errorf("unsupported security scheme %q", in.SecuritySchemeName)
@@ -61,20 +63,29 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 			route, params, err := router.FindRoute(req)
 			switch {
 			case errors.Is(err, routers.ErrMethodNotAllowed):
+				c.Response().Header().Set(echo.HeaderAllow, allowedMethods(router, req))
 				return newAPIError(http.StatusMethodNotAllowed, "method not allowed", "")
 			case err != nil:
 				return newAPIError(http.StatusNotFound, "no such endpoint", "")
 			}
-			if err := wellFormedJSON(req); err != nil {
-				return err
-			}
+			normalizeQuery(req, route)
+
+			// Security and parameters first, so a bad token is a 401 whatever
+			// the body; the body only for operations that take one.
 			slot := &principalSlot{}
 			ctx := context.WithValue(req.Context(), slotKey{}, slot)
 			in := &openapi3filter.RequestValidationInput{Request: req.WithContext(ctx), PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 				return requestError(err)
 			}
-			firstQueryValues(req, route)
+			if body := route.Operation.RequestBody; body != nil && body.Value != nil {
+				if err := wellFormedJSON(in.Request); err != nil {
+					return err
+				}
+				if err := openapi3filter.ValidateRequestBody(ctx, in, body.Value); err != nil {
+					return requestError(err)
+				}
+			}
 			if slot.p != nil {
 				ctx = WithPrincipal(req.Context(), *slot.p)
 			} else {
@@ -87,35 +98,44 @@ func validator(spec *openapi3.T, auth Authenticator, skip map[string]bool) (echo
 	}, nil
 }
 
-// wellFormedJSON rejects a JSON body that is not exactly one JSON value:
-// kin-openapi and the generated binder both decode only the first value, so
-// without this `{"name":"ab"}}` would be accepted. The body is put back for
-// the validator to read again.
-func wellFormedJSON(req *http.Request) error {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil
+// allowedMethods lists the methods the spec defines for req's path, for the
+// Allow header of a 405 (RFC 9110 section 15.5.6).
+func allowedMethods(router routers.Router, req *http.Request) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		if _, _, err := router.FindRoute(probe); err == nil {
+			allowed = append(allowed, m)
+		}
 	}
-	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
-		return nil
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return requestError(err) // over the body limit: 413
-	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	if len(body) > 0 && !json.Valid(body) {
-		return newAPIError(http.StatusBadRequest, "invalid request body: not a single well-formed JSON value", "")
-	}
-	return nil
+	return strings.Join(allowed, ", ")
 }
 
-// firstQueryValues keeps only the first value of a repeated scalar query
-// parameter: the one the validator read and checked. The generated binder
-// would refuse the repeat with a 400 that the list operations do not list.
-func firstQueryValues(req *http.Request, route *routers.Route) {
-	q := req.URL.Query()
-	changed := false
+// normalizeQuery rewrites the query string so the validator and the
+// generated binder read the same values, and so a malformed query can never
+// drop a filter (fail closed): a pair that does not decode keeps its raw
+// text as its value (which matches nothing), ';' is an ordinary character,
+// and a repeated scalar parameter keeps its first value.
+func normalizeQuery(req *http.Request, route *routers.Route) {
+	raw := req.URL.RawQuery
+	if raw == "" {
+		return
+	}
+	q := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		q[k] = append(q[k], v)
+	}
 	for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
 		for _, p := range ps {
 			if p.Value == nil || p.Value.In != openapi3.ParameterInQuery || len(q[p.Value.Name]) < 2 {
@@ -125,12 +145,45 @@ func firstQueryValues(req *http.Request, route *routers.Route) {
 				continue
 			}
 			q[p.Value.Name] = q[p.Value.Name][:1]
-			changed = true
 		}
 	}
-	if changed {
-		req.URL.RawQuery = q.Encode()
+	req.URL.RawQuery = q.Encode()
+}
+
+// wellFormedJSON lower-cases the media type (it is case-insensitive, but the
+// generated binder compares it literally), refuses a charset other than
+// UTF-8 (RFC 8259 section 8.1), and rejects a JSON body that is not exactly
+// one JSON value: kin-openapi and the generated binder both decode only the
+// first value, so `{"name":"ab"}}` would pass. The body is put back.
+func wellFormedJSON(req *http.Request) error {
+	ct := req.Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		return nil // the body validator says what is missing
 	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, "invalid Content-Type header", err.Error())
+	}
+	req.Header.Set(echo.HeaderContentType, mime.FormatMediaType(mt, params))
+	if mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return newAPIError(http.StatusBadRequest, "invalid Content-Type: JSON must be UTF-8", "")
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return requestError(err) // over the body limit: 413
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+		return newAPIError(http.StatusBadRequest, "invalid request body: not a single well-formed JSON value", "")
+	}
+	return nil
 }
 
 // requestError maps a validation failure: bad credentials 401, an oversized
@@ -140,10 +193,12 @@ func requestError(err error) error {
 	var ae *apiError
 	var he *echo.HTTPError
 	switch {
-	case errors.As(err, &secErr):
-		return errUnauthenticated
+	// Before security: kin-openapi may read the body while checking it, and
+	// an oversized body must be a 413, not a token error.
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return newAPIError(http.StatusRequestEntityTooLarge, "request body too large", "")
+	case errors.As(err, &secErr):
+		return errUnauthenticated
 	case errors.As(err, &ae):
 		return ae
 	}

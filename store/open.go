@@ -5,17 +5,20 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	sqlitedriver "github.com/glebarez/go-sqlite"
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // This file is the one place where the two engines differ.
@@ -60,11 +63,18 @@ func openDB(databaseURL, dataDir string) (*gorm.DB, error) {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 		// WAL lets readers run beside the writer; busy_timeout makes a second
-		// writer wait instead of failing; _txlock=immediate takes the write
+		// writer wait (5 s, under the default request deadline, since SQLite's
+		// wait does not watch the context) instead of failing; _txlock=immediate takes the write
 		// lock when a transaction begins, so no transaction has to upgrade a
 		// read snapshot (which SQLite can only refuse, not wait for).
-		dsn := "file:" + filepath.Join(dataDir, SQLiteFile) +
-			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		file := filepath.Join(dataDir, SQLiteFile)
+		// Create the file 0600 before SQLite does (it would use 0644); its
+		// -wal and -shm files take the same mode.
+		if f, err := os.OpenFile(file, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
+		dsn := "file:" + file +
+			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
 			"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err := gorm.Open(sqlite.Open(dsn), cfg)
 		if err != nil {
@@ -106,12 +116,25 @@ func translate(err error) error {
 		return ErrConflict
 	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P03"):
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
-	case errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr), isConnectErr(err):
+	case errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr), isConnectErr(err),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF): // connection cut mid-query
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case sqliteBusy(err):
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
+}
+
+// sqliteBusy: another process held the write lock past the busy timeout.
+func sqliteBusy(err error) bool {
+	var se *sqlitedriver.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff // extended codes keep the primary in the low byte
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
 
 func isConnectErr(err error) bool {

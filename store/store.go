@@ -48,20 +48,21 @@ type NewApp struct {
 // MaxNameLength is the size of the name column: the longest name stored.
 const MaxNameLength = 255
 
-// Filter narrows List; empty fields match everything.
+// Filter narrows List; a nil field matches everything, a set one matches
+// exactly (so a set empty string matches nothing).
 type Filter struct {
-	CreatedBy string
-	ClientID  string
+	CreatedBy *string
+	ClientID  *string
 }
 
 // appRow is the table layout; unexported so GORM tags never leak.
 type appRow struct {
-	ID           string `gorm:"primaryKey;size:36"`
-	Name         string `gorm:"not null;size:255;uniqueIndex:ux_user_apps_owner_name,priority:2"`
-	ClientID     string `gorm:"not null;size:64;uniqueIndex:ux_user_apps_client_id"`
-	CreatedBy    string `gorm:"not null;size:320;uniqueIndex:ux_user_apps_owner_name,priority:1"`
-	CreatorAdmin bool   `gorm:"not null;default:false"`
-	SecretHash   []byte `gorm:"not null"`
+	ID           string    `gorm:"primaryKey;size:36"`
+	Name         string    `gorm:"not null;size:255;uniqueIndex:ux_user_apps_owner_name,priority:2"`
+	ClientID     string    `gorm:"not null;size:64;uniqueIndex:ux_user_apps_client_id"`
+	CreatedBy    string    `gorm:"not null;size:320;uniqueIndex:ux_user_apps_owner_name,priority:1"`
+	CreatorAdmin bool      `gorm:"not null;default:false"`
+	SecretHash   []byte    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null;autoCreateTime:false"`
 	LastLogin    *time.Time
 }
@@ -138,11 +139,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]App, error) {
 		return []App{}, nil // no stored value can equal it, and Postgres would refuse the query
 	}
 	q := s.db.WithContext(ctx).Model(&appRow{})
-	if f.CreatedBy != "" {
-		q = q.Where("created_by = ?", f.CreatedBy)
+	if f.CreatedBy != nil {
+		q = q.Where("created_by = ?", *f.CreatedBy)
 	}
-	if f.ClientID != "" {
-		q = q.Where("client_id = ?", f.ClientID)
+	if f.ClientID != nil {
+		q = q.Where("client_id = ?", *f.ClientID)
 	}
 	var rows []appRow
 	if err := q.Order("created_at, id").Find(&rows).Error; err != nil {
@@ -237,13 +238,10 @@ func (s *Store) Exists(ctx context.Context, clientID string) (bool, error) {
 	return n > 0, nil
 }
 
-// Ping checks that the database answers, for readiness.
+// Ping checks that the database answers and holds our schema, for readiness.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&appRow{}).Limit(1).Count(&n).Error; err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
@@ -268,8 +266,8 @@ func scoped(q *gorm.DB, id, owner string) *gorm.DB {
 
 // storable reports whether a text value could be in a column at all:
 // Postgres text holds neither NUL nor invalid UTF-8 (it errors on both).
-func storable(v string) bool {
-	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
+func storable(v *string) bool {
+	return v == nil || utf8.ValidString(*v) && !strings.ContainsRune(*v, 0)
 }
 
 // validID avoids a query for ids that cannot exist; ids are canonical UUIDs.
@@ -288,4 +286,29 @@ func (r appRow) toApp() App {
 		a.LastLogin = &t
 	}
 	return a
+}
+
+// HoldWriteLock takes the tables' write lock in a transaction and keeps it
+// until release is closed. Tests use it to stall the database under a
+// running service.
+func (s *Store) HoldWriteLock(ctx context.Context, release <-chan struct{}) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if tx.Dialector.Name() == "postgres" {
+			err = tx.Exec("LOCK TABLE user_applications, user_application_owners IN ACCESS EXCLUSIVE MODE").Error
+		} else { // SQLite transactions here begin IMMEDIATE: the lock is already ours
+			err = tx.Exec("UPDATE user_application_owners SET app_count = app_count").Error
+		}
+		if err != nil {
+			return err
+		}
+		<-release
+		return nil
+	})
+}
+
+// Exec runs a raw statement. It exists for tests that break the database
+// under a running service; the service itself never calls it.
+func (s *Store) Exec(ctx context.Context, sql string) error {
+	return s.db.WithContext(ctx).Exec(sql).Error
 }

@@ -264,7 +264,7 @@ func (c *client) checkError(resp *Resp) error {
 	}
 	if m, ok := resp.JSON.(map[string]any); ok {
 		if code, ok := m["code"].(float64); ok && int(code) != resp.Status {
-			return fmt.Errorf("error code %v (Error.code) differs from the status", m["code"])
+			return fmt.Errorf("error body code %v differs from the status", m["code"])
 		}
 	}
 	return nil

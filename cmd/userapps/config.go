@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/runai-compat/userapps/server/jwtauth"
@@ -34,6 +37,7 @@ type serveConfig struct {
 	JWTAudience    string
 	MaxAppsPerUser int
 	BodyLimit      int64
+	RequestTimeout time.Duration
 }
 
 type tokenConfig struct {
@@ -50,6 +54,25 @@ func (c commonConfig) signingKeyPath() string {
 		return c.SigningKeyFile
 	}
 	return filepath.Join(c.DataDir, "signing-key.pem")
+}
+
+// signer loads the key that serve and token share; serve creates it on
+// first start, token refuses to run without it.
+func (c commonConfig) signer(create bool, log *slog.Logger) (*jwtauth.Signer, error) {
+	path := c.signingKeyPath()
+	if !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no signing key at %s: start `userapps serve` with the same --data-dir (or --signing-key-file) first", path)
+		}
+	}
+	key, err := jwtauth.LoadOrCreateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 && log != nil {
+		log.Warn("signing key file is readable by others; chmod 600 it", "path", path, "mode", info.Mode().Perm().String())
+	}
+	return jwtauth.NewSigner(key, c.Issuer)
 }
 
 func (c commonConfig) claims() jwtauth.Claims {
@@ -92,14 +115,29 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		return c, err
 	}
 	fs.Int64Var(&c.BodyLimit, "body-limit", int64(bodyLimit), "largest request body in bytes; larger is 413 (USERAPPS_BODY_LIMIT)")
-	if err := fs.Parse(args); err != nil {
+	timeout, err := durationEnv(getenv, "USERAPPS_REQUEST_TIMEOUT", 10*time.Second)
+	if err != nil {
 		return c, err
+	}
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", timeout, "longest time one request may spend, database included; past it 503 (USERAPPS_REQUEST_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return c, parseFailed(err)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
 	if c.MaxAppsPerUser < 1 {
 		return c, errors.New("--max-apps-per-user must be at least 1")
+	}
+	if c.BodyLimit < 1 {
+		return c, errors.New("--body-limit must be at least 1 byte")
+	}
+	if c.RequestTimeout <= 0 {
+		return c, errors.New("--request-timeout must be positive")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		// Said without echoing the value: it may hold a password.
+		return c, errors.New("--database-url must be a postgres:// or postgresql:// URL (leave it empty for the embedded SQLite)")
 	}
 	if c.JWKSURL != "" {
 		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
@@ -118,7 +156,7 @@ func parseToken(args []string, getenv func(string) string, out io.Writer) (token
 	fs.BoolVar(&c.Admin, "admin", false, "give the token the admin role")
 	fs.DurationVar(&c.TTL, "ttl", time.Hour, "lifetime of the token")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, parseFailed(err)
 	}
 	if c.User == "" {
 		return c, errors.New("token: --user is required")
@@ -127,6 +165,18 @@ func parseToken(args []string, getenv func(string) string, out io.Writer) (token
 		return c, errors.New("token: --ttl must be positive")
 	}
 	return c, nil
+}
+
+func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration such as 10s", name, v)
+	}
+	return d, nil
 }
 
 func intEnv(getenv func(string) string, name string, def int) (int, error) {
@@ -141,22 +191,36 @@ func intEnv(getenv func(string) string, name string, def int) (int, error) {
 	return n, nil
 }
 
-// redacted is the config as logged: the database password never appears.
+// redacted is the config as logged: a database password, in the user info
+// or in a password= parameter, never appears.
 func (c serveConfig) redacted() map[string]any {
-	dbURL := c.DatabaseURL
-	if u, err := url.Parse(dbURL); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			dbURL = u.String()
-		}
-	}
-	if dbURL == "" {
-		dbURL = "(embedded sqlite)"
-	}
 	return map[string]any{
-		"addr": c.Addr, "data_dir": c.DataDir, "database_url": dbURL, "signing_key_file": c.signingKeyPath(),
+		"addr": c.Addr, "data_dir": c.DataDir, "database_url": redactURL(c.DatabaseURL), "signing_key_file": c.signingKeyPath(),
 		"issuer": c.Issuer, "jwks_url": c.JWKSURL, "jwt_issuer": c.JWTIssuer, "jwt_audience": c.JWTAudience,
 		"user_claim": c.UserClaim, "roles_claim": c.RolesClaim, "admin_role": c.AdminRole,
-		"max_apps_per_user": c.MaxAppsPerUser, "body_limit": c.BodyLimit,
+		"max_apps_per_user": c.MaxAppsPerUser, "body_limit": c.BodyLimit, "request_timeout": c.RequestTimeout.String(),
 	}
+}
+
+func redactURL(raw string) string {
+	if raw == "" {
+		return "(embedded sqlite)"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL, not shown)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.EqualFold(k, "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.Redacted()
 }

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,11 +24,19 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package has already said what was wrong
+	default:
 		fmt.Fprintln(os.Stderr, "userapps:", err)
 		os.Exit(1)
 	}
 }
+
+// errUsage marks a command line the flag package already reported.
+var errUsage = errors.New("usage error")
 
 const usage = `usage:
   userapps serve [flags]    serve the API (see userapps serve -h)
@@ -59,13 +68,18 @@ func run(args []string, getenv func(string) string, stdout, stderr *os.File) err
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
 
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
-	log.Info("starting", "config", cfg.redacted())
-	key, err := jwtauth.LoadOrCreateKey(cfg.signingKeyPath())
-	if err != nil {
+// parseFailed keeps -h a success and a bad flag, which the flag package has
+// already printed with the usage, from being printed again.
+func parseFailed(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	signer, err := jwtauth.NewSigner(key, cfg.Issuer)
+	return errUsage
+}
+
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	log.Info("starting", "config", cfg.redacted())
+	signer, err := cfg.signer(true, log)
 	if err != nil {
 		return err
 	}
@@ -85,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 
 	e, err := server.New(server.Config{
 		Store: st, Auth: verifier, Signer: signer, Logger: log,
-		MaxAppsPerUser: cfg.MaxAppsPerUser, BodyLimit: cfg.BodyLimit,
+		MaxAppsPerUser: cfg.MaxAppsPerUser, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err
@@ -118,11 +132,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 }
 
 func mintToken(cfg tokenConfig, stdout *os.File) error {
-	key, err := jwtauth.LoadOrCreateKey(cfg.signingKeyPath())
-	if err != nil {
-		return err
-	}
-	signer, err := jwtauth.NewSigner(key, cfg.Issuer)
+	// token never creates a key: a new key would sign tokens that the
+	// running server (with its own key) refuses.
+	signer, err := cfg.signer(false, nil)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,8 @@ type Verifier struct {
 	extKeys  keyfunc.Keyfunc
 	claims   Claims
 	leeway   time.Duration
+	now      func() time.Time
+	cache    *verified
 }
 
 // Algorithms accepted; never "none" and never HMAC, so a public key can
@@ -68,7 +70,8 @@ var ErrInvalidToken = errors.New("invalid token")
 
 // NewVerifier builds a verifier. ctx bounds the external JWKS refresher.
 func NewVerifier(ctx context.Context, own *Signer, ext *External, claims Claims) (*Verifier, error) {
-	v := &Verifier{own: own, claims: claims.withDefaults(), leeway: 30 * time.Second}
+	v := &Verifier{own: own, claims: claims.withDefaults(), leeway: 30 * time.Second, now: time.Now,
+		cache: newVerified(10000, time.Minute)}
 	if ext != nil && ext.JWKSURL != "" {
 		every := ext.RefetchEvery
 		if every <= 0 {
@@ -76,8 +79,11 @@ func NewVerifier(ctx context.Context, own *Signer, ext *External, claims Claims)
 		}
 		noErr := true
 		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{ext.JWKSURL}, keyfunc.Override{
-			RefreshInterval:           time.Hour,
-			RefreshUnknownKID:         rate.NewLimiter(rate.Every(every), 1),
+			RefreshInterval:   time.Hour,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(every), 1),
+			// Past the limit an unknown kid fails at once instead of queueing
+			// requests behind the limiter.
+			RateLimitWaitMax:          10 * time.Millisecond,
 			HTTPTimeout:               10 * time.Second,
 			NoErrorReturnFirstHTTPReq: &noErr, // the IdP may come up after us
 		})
@@ -91,6 +97,10 @@ func NewVerifier(ctx context.Context, own *Signer, ext *External, claims Claims)
 
 // Verify parses and checks a compact JWT and returns its principal.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	now := v.now()
+	if p, ok := v.cache.get(raw, now); ok {
+		return p, nil
+	}
 	header, err := peekHeader(raw)
 	if err != nil {
 		return Principal{}, err
@@ -100,6 +110,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.leeway),
+		jwt.WithTimeFunc(func() time.Time { return now }),
 	}
 	var keyFunc jwt.Keyfunc
 	switch {
@@ -121,7 +132,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if _, err := jwt.ParseWithClaims(raw, claims, keyFunc, opts...); err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	return v.principal(claims)
+	p, err := v.principal(claims)
+	if err != nil {
+		return Principal{}, err
+	}
+	// Never cache past the moment the parser itself would start refusing.
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		v.cache.put(raw, p, now, exp.Add(v.leeway))
+	}
+	return p, nil
 }
 
 func (v *Verifier) principal(claims jwt.MapClaims) (Principal, error) {

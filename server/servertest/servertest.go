@@ -48,6 +48,7 @@ type Stack struct {
 type Options struct {
 	MaxAppsPerUser int
 	BodyLimit      int64
+	RequestTimeout time.Duration
 	External       *jwtauth.External
 	Claims         jwtauth.Claims
 }
@@ -55,7 +56,12 @@ type Options struct {
 // New starts a stack on a fresh database of engine e.
 func New(t testing.TB, e dbtest.Engine, o Options) *Stack {
 	t.Helper()
-	st := dbtest.OpenStore(t, e)
+	return NewWith(t, dbtest.OpenStore(t, e), NewSigner(t), o)
+}
+
+// NewSigner makes a signer with a fresh key and the test issuer.
+func NewSigner(t testing.TB) *jwtauth.Signer {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +70,7 @@ func New(t testing.TB, e dbtest.Engine, o Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewWith(t, st, signer, o)
+	return signer
 }
 
 // NewWith starts a stack on a given store and signer (two replicas share both).
@@ -80,7 +86,7 @@ func NewWith(t testing.TB, st *store.Store, signer *jwtauth.Signer, o Options) *
 		o.MaxAppsPerUser = 20
 	}
 	e, err := server.New(server.Config{
-		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit,
+		Store: st, Auth: verifier, Signer: signer, MaxAppsPerUser: o.MaxAppsPerUser, BodyLimit: o.BodyLimit, RequestTimeout: o.RequestTimeout,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
