@@ -56,7 +56,12 @@ type Req struct {
 	// Direct sends to the service itself, not through the validating proxy:
 	// for requests that are invalid on purpose.
 	Direct bool
-	Expect Expect
+	// PrismMustRefuse: the request breaks the spec's schemas, so the
+	// validating proxy must refuse it too. With --prism it is sent there as
+	// well, and a forwarded request is a failure: the suite and the
+	// independent implementation disagree about what the spec allows.
+	PrismMustRefuse bool
+	Expect          Expect
 }
 
 // Resp is what came back.
@@ -164,7 +169,55 @@ func (c *client) do(ctx context.Context, r Req) *Resp {
 		fmt.Fprintf(c.log, "  %d  %s: %s\n", resp.Status, r.Case, r.describe())
 	}
 	c.check(r, req, resp)
+	if r.PrismMustRefuse && r.Direct && c.prism {
+		c.prismRefuses(ctx, r)
+	}
 	return resp
+}
+
+// prismRefuses sends r through the proxy and requires Prism's own answer
+// (problem+json, 4xx): a forwarded request means Prism found it valid.
+func (c *client) prismRefuses(ctx context.Context, r Req) {
+	u := c.base + r.Path
+	if r.Query != "" {
+		u += "?" + r.Query
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, u, body)
+	if err != nil {
+		c.fail(r, "cannot build request: %v", err)
+		return
+	}
+	if r.CType != "" {
+		req.Header.Set("Content-Type", r.CType)
+	}
+	if r.Auth != "" {
+		req.Header.Set("Authorization", r.Auth)
+	}
+	c.count++
+	hr, err := c.http.Do(req)
+	if err != nil {
+		c.fail(r, "through Prism: transport error: %v", err)
+		return
+	}
+	data, _ := io.ReadAll(hr.Body)
+	hr.Body.Close()
+	// Prism answers for itself with problem+json, or, for a body its parser
+	// cannot read, {"error":{"code":"invalid_json",...}}. What it forwards is
+	// the service's answer: valid against the status's schema in the spec.
+	refused := strings.HasPrefix(hr.Header.Get("Content-Type"), "application/problem+json")
+	if !refused && hr.StatusCode >= 400 && hr.StatusCode < 500 {
+		refused = !c.declaredBody(r.Op, hr.StatusCode, data)
+	}
+	if !refused {
+		pr := r
+		pr.Direct = false
+		c.fail(pr, "Prism forwarded a request the suite built to be invalid (the two disagree about the spec): got %d %s",
+			hr.StatusCode, truncate(data, 200))
+	}
 }
 
 func (c *client) check(r Req, req *http.Request, resp *Resp) {
@@ -248,6 +301,26 @@ func (c *client) errorSchemaApplies(op *Op, status int) bool {
 	}
 	errSchema := c.spec.Components.Schemas["Error"]
 	return mt.Schema.Ref == "#/components/schemas/Error" || (errSchema != nil && mt.Schema.Value == errSchema.Value)
+}
+
+// declaredBody reports whether data is valid against op's schema for status.
+func (c *client) declaredBody(op *Op, status int, data []byte) bool {
+	if op == nil {
+		return false
+	}
+	ref := op.Op.Responses.Status(status)
+	if ref == nil || ref.Value == nil {
+		return false
+	}
+	mt := ref.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return false
+	}
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return false
+	}
+	return mt.Schema.Value.VisitJSON(v) == nil
 }
 
 // checkError requires every error to be the spec's Error JSON, code = status.
