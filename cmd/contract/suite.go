@@ -269,8 +269,11 @@ func (s *Suite) bodyReq(op *Op, why string, obj map[string]any, auth string, exp
 func (s *Suite) createAll(ctx context.Context, op *Op) {
 	bodies := s.validBodies(op)
 	if op.BodySchema.AdditionalProperties.Has == nil || *op.BodySchema.AdditionalProperties.Has {
+		// A fresh draw, so its name is new; its length may differ from the
+		// first draw's (random names), so index it by its own length.
+		fresh := s.validBodies(op)
 		bodies = append(bodies, namedBody{"an unknown property (the schema allows them)",
-			with(s.validBodies(op)[len(bodies)-1].body, "contractUnknownProperty", "x")})
+			with(fresh[len(fresh)-1].body, "contractUnknownProperty", "x")})
 	}
 	for _, b := range bodies {
 		resp := s.send(ctx, s.bodyReq(op, "create, "+b.why, b.body, s.authFor(op, s.user), expectSuccess))
