@@ -124,6 +124,11 @@ func classify(err error) *apiError {
 		if s, ok := he.Message.(string); ok && s != "" {
 			msg = s
 		}
+		if he.Code == http.StatusBadRequest && he.Internal != nil {
+			// The generated binder's own words (Go type names, offsets):
+			// say what is wrong in the spec's terms instead.
+			msg = "invalid request body: a field has the wrong type"
+		}
 		switch {
 		case he.Code >= 500:
 			msg = http.StatusText(he.Code)

@@ -88,9 +88,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.Use(middleware.Recover())
+	e.Use(noStoreTokens) // before the body limit, so its 413 is marked too
 	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
 	e.Use(requestDeadline(cfg.RequestTimeout))
-	e.Use(noStoreTokens)
 
 	skip := map[string]bool{
 		PathHealthz: true, PathReadyz: true, PathJWKS: true, PathOpenIDConfig: true,
@@ -121,6 +121,11 @@ func New(cfg Config) (*echo.Echo, error) {
 		return c.Blob(http.StatusOK, "application/jwk-set+json", jwks)
 	})
 	e.GET(PathOpenIDConfig, func(c echo.Context) error {
+		if cfg.PublicURL == "" {
+			// Built from this request's Host: no shared cache may serve it to
+			// another client (set --public-url in production).
+			setNoStore(c.Response().Header())
+		}
 		return c.JSON(http.StatusOK, discovery(baseURL(cfg.PublicURL, c), cfg.Signer.Issuer()))
 	})
 

@@ -515,7 +515,45 @@ func TestDiscoveryDocument(t *testing.T) {
 			if r.Status != http.StatusOK || !bytes.Equal(gotJSON, wantJSON) {
 				t.Errorf("got %d %s\nwant %s", r.Status, gotJSON, wantJSON)
 			}
+			// Built from the request's Host, it must not be cached for others.
+			if cc := r.Header.Get("Cache-Control"); (c.public == "") != (cc == "no-store") {
+				t.Errorf("Cache-Control %q with public URL %q", cc, c.public)
+			}
 		})
+	}
+}
+
+// TestUnstorableCredentials: clientIds no database can hold (NUL, invalid
+// UTF-8) are just wrong credentials, on Postgres too (it refused the query: 500).
+func TestUnstorableCredentials(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		s := servertest.New(t, e, servertest.Options{})
+		for _, id := range []string{"\x00", "a\x00b", "\xff", "\xc3\x28"} {
+			if r := v2(t, s, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"x"}}, nil); r.Status != http.StatusUnauthorized {
+				t.Errorf("v2 form client_id %q: %d %s", id, r.Status, r.Body)
+			}
+			if r := v2(t, s, url.Values{"grant_type": {"client_credentials"}}, basicHeader(id, "x")); r.Status != http.StatusUnauthorized {
+				t.Errorf("v2 Basic client_id %q: %d %s", id, r.Status, r.Body)
+			}
+		}
+		if r := v1(t, s, `{"grantType":"client_credentials","clientID":"\u0000","clientSecret":"x"}`); r.Status != http.StatusUnauthorized {
+			t.Errorf("v1 clientID NUL: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestTokenErrorEdges: a 413 on a token route is no-store too, and a field
+// of the wrong type is said in the spec's terms, not the binder's.
+func TestTokenErrorEdges(t *testing.T) {
+	e := dbtest.Engines()[0]
+	s := servertest.New(t, e, servertest.Options{BodyLimit: 512})
+	big := s.Do(t, servertest.Request{Method: http.MethodPost, Path: server.PathTokenV1, Body: `{"clientID":"` + strings.Repeat("x", 1024) + `"}`})
+	if big.Status != http.StatusRequestEntityTooLarge || big.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("oversized v1 grant: %d, Cache-Control %q", big.Status, big.Header.Get("Cache-Control"))
+	}
+	r := v1(t, s, `{"GRANTTYPE":5}`)
+	if msg := r.Error(t).Message; r.Status != http.StatusBadRequest || strings.Contains(msg, "Unmarshal") || strings.Contains(msg, "gen.") {
+		t.Errorf("wrong-typed field: %d %q", r.Status, msg)
 	}
 }
 

@@ -210,6 +210,9 @@ func (s *Store) SetSecretHash(ctx context.Context, id, owner string, hash []byte
 // Credentials returns an application and its secret hash by clientId, for
 // checking a login.
 func (s *Store) Credentials(ctx context.Context, clientID string) (App, []byte, error) {
+	if !storable(&clientID) {
+		return App{}, nil, ErrNotFound // Postgres would refuse the query; nothing stored can match
+	}
 	var row appRow
 	if err := s.db.WithContext(ctx).Where("client_id = ?", clientID).Take(&row).Error; err != nil {
 		return App{}, nil, translate(err)
@@ -232,6 +235,9 @@ func (s *Store) TouchLastLogin(ctx context.Context, id string) (time.Time, error
 
 // Exists reports whether an application is still there (for revocation).
 func (s *Store) Exists(ctx context.Context, clientID string) (bool, error) {
+	if !storable(&clientID) {
+		return false, nil
+	}
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&appRow{}).Where("client_id = ?", clientID).Limit(1).Count(&n).Error; err != nil {
 		return false, translate(err)
