@@ -130,24 +130,10 @@ func (c *client) do(ctx context.Context, r Req) *Resp {
 	if r.Direct {
 		base = c.direct
 	}
-	u := base + r.Path
-	if r.Query != "" {
-		u += "?" + r.Query
-	}
-	var body io.Reader
-	if r.Body != nil {
-		body = bytes.NewReader(r.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, u, body)
+	req, err := r.httpRequest(ctx, base)
 	if err != nil {
 		c.fail(r, "cannot build request: %v", err)
 		return nil
-	}
-	if r.CType != "" {
-		req.Header.Set("Content-Type", r.CType)
-	}
-	if r.Auth != "" {
-		req.Header.Set("Authorization", r.Auth)
 	}
 	req.Header.Set("Accept", "application/json")
 	hr, err := c.http.Do(req)
@@ -175,10 +161,10 @@ func (c *client) do(ctx context.Context, r Req) *Resp {
 	return resp
 }
 
-// prismRefuses sends r through the proxy and requires Prism's own answer
-// (problem+json, 4xx): a forwarded request means Prism found it valid.
-func (c *client) prismRefuses(ctx context.Context, r Req) {
-	u := c.base + r.Path
+// httpRequest builds r against base: path, query, body, Content-Type and
+// Authorization exactly as the case says.
+func (r Req) httpRequest(ctx context.Context, base string) (*http.Request, error) {
+	u := base + r.Path
 	if r.Query != "" {
 		u += "?" + r.Query
 	}
@@ -188,14 +174,24 @@ func (c *client) prismRefuses(ctx context.Context, r Req) {
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, u, body)
 	if err != nil {
-		c.fail(r, "cannot build request: %v", err)
-		return
+		return nil, err
 	}
 	if r.CType != "" {
 		req.Header.Set("Content-Type", r.CType)
 	}
 	if r.Auth != "" {
 		req.Header.Set("Authorization", r.Auth)
+	}
+	return req, nil
+}
+
+// prismRefuses sends r through the proxy and requires Prism's own answer
+// (problem+json, 4xx): a forwarded request means Prism found it valid.
+func (c *client) prismRefuses(ctx context.Context, r Req) {
+	req, err := r.httpRequest(ctx, c.base)
+	if err != nil {
+		c.fail(r, "cannot build request: %v", err)
+		return
 	}
 	c.count++
 	hr, err := c.http.Do(req)
