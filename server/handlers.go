@@ -18,7 +18,7 @@ type Storer interface {
 	Create(ctx context.Context, n store.NewApp, maxPerUser int) (store.App, error)
 	List(ctx context.Context, f store.Filter) ([]store.App, error)
 	Get(ctx context.Context, id, owner string) (store.App, error)
-	Delete(ctx context.Context, id, owner string) error
+	Delete(ctx context.Context, id, owner string) (store.App, error)
 	SetSecretHash(ctx context.Context, id, owner string, hash []byte) error
 	Ping(ctx context.Context) error
 	// For the token routes and revocation.
@@ -35,6 +35,9 @@ type Handlers struct {
 	claims         jwtauth.Claims
 	tokenTTL       time.Duration
 	log            *slog.Logger
+	// revoked tells this replica's revocation cache at once that an
+	// application is gone (other replicas learn it within its TTL).
+	revoked func(clientID string)
 }
 
 var _ gen.StrictServerInterface = (*Handlers)(nil)
@@ -113,7 +116,7 @@ func (h *Handlers) DeleteUserApplicationById(ctx context.Context, req gen.Delete
 	if err != nil {
 		return nil, err
 	}
-	if err := h.store.Delete(ctx, req.AppId, p.User); err != nil {
+	if err := h.delete(ctx, req.AppId, p.User); err != nil {
 		return nil, err
 	}
 	return gen.DeleteUserApplicationById204Response{}, nil
@@ -147,10 +150,21 @@ func (h *Handlers) GetUserApplicationsAdministration(ctx context.Context, req ge
 }
 
 func (h *Handlers) DeleteUserApplicationByIdAdministration(ctx context.Context, req gen.DeleteUserApplicationByIdAdministrationRequestObject) (gen.DeleteUserApplicationByIdAdministrationResponseObject, error) {
-	if err := h.store.Delete(ctx, req.AppId, ""); err != nil {
+	if err := h.delete(ctx, req.AppId, ""); err != nil {
 		return nil, err
 	}
 	return gen.DeleteUserApplicationByIdAdministration204Response{}, nil
+}
+
+func (h *Handlers) delete(ctx context.Context, id, owner string) error {
+	app, err := h.store.Delete(ctx, id, owner)
+	if err != nil {
+		return err
+	}
+	if h.revoked != nil {
+		h.revoked(app.ClientID)
+	}
+	return nil
 }
 
 func toUserApp(a store.App) gen.UserApp {

@@ -72,6 +72,16 @@ func (r *revocationCheck) Verify(ctx context.Context, raw string) (Principal, er
 	return p, nil
 }
 
+// forget records that an application was deleted here: this replica refuses
+// its tokens at once instead of after the cache TTL.
+func (r *revocationCheck) forget(clientID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, cached := r.cache[clientID]; cached {
+		r.cache[clientID] = existsEntry{exists: false, expires: r.now().Add(r.ttl)}
+	}
+}
+
 func (r *revocationCheck) exists(ctx context.Context, clientID string) (bool, error) {
 	now := r.now()
 	r.mu.Lock()

@@ -136,6 +136,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	h := &Handlers{
 		store: cfg.Store, maxAppsPerUser: cfg.MaxAppsPerUser,
 		signer: cfg.Signer, claims: cfg.Claims, tokenTTL: cfg.TokenTTL, log: cfg.Logger,
+		revoked: auth.forget,
 	}
 	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(h, nil), gen.RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{

@@ -317,8 +317,11 @@ func TestDeleteRevokesTokensAndGrants(t *testing.T) {
 						t.Errorf("%s after delete: %d %s", f.name, r.Status, r.Body)
 					}
 				}
+				// The replica that deleted refuses at once (its cache is told).
 				for _, tok := range tokens {
-					t.Logf("refused after %v", waitRefused(t, s, tok))
+					if r := s.Do(t, servertest.Request{Method: http.MethodGet, Path: "/api/v1/user-applications", Token: tok}); r.Status != http.StatusUnauthorized {
+						t.Errorf("same replica, token after delete: %d %s", r.Status, r.Body)
+					}
 				}
 				// The user's own token (no client_id) is untouched.
 				if r := s.Do(t, servertest.Request{Method: http.MethodGet, Path: "/api/v1/user-applications", Token: user}); r.Status != http.StatusOK {
@@ -326,6 +329,25 @@ func TestDeleteRevokesTokensAndGrants(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestDeleteReachesOtherReplicas: a second server on the same database, whose
+// cache said "exists", refuses the token within the cache TTL.
+func TestDeleteReachesOtherReplicas(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e dbtest.Engine) {
+		a := servertest.New(t, e, servertest.Options{})
+		b := servertest.NewWith(t, a.Store, a.Signer, servertest.Options{})
+		user := a.Token(t, alice, false)
+		app := createApp(t, a, user, "shared")
+		tok := accessToken(t, grantForms[0].do(t, a, app.clientID, app.secret), time.Hour)
+		if r := b.Do(t, servertest.Request{Method: http.MethodGet, Path: "/api/v1/user-applications", Token: tok}); r.Status != http.StatusOK {
+			t.Fatalf("replica b before delete: %d", r.Status)
+		}
+		if r := a.Do(t, servertest.Request{Method: http.MethodDelete, Path: "/api/v1/user-applications/" + app.id, Token: user}); r.Status != http.StatusNoContent {
+			t.Fatalf("delete on a: %d", r.Status)
+		}
+		t.Logf("replica b refused after %v (TTL %v)", waitRefused(t, b, tok), server.RevocationCacheTTL)
 	})
 }
 

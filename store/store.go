@@ -170,13 +170,14 @@ func (s *Store) Get(ctx context.Context, id, owner string) (App, error) {
 	return row.toApp(), nil
 }
 
-// Delete removes one application (owner as in Get) and gives its slot back.
-func (s *Store) Delete(ctx context.Context, id, owner string) error {
+// Delete removes one application (owner as in Get), gives its slot back,
+// and returns what it removed.
+func (s *Store) Delete(ctx context.Context, id, owner string) (App, error) {
 	if !validID(id) {
-		return ErrNotFound
+		return App{}, ErrNotFound
 	}
+	var row appRow
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var row appRow
 		// Returning the deleted row tells whose counter to decrement in the
 		// same statement that removes it; both engines support RETURNING.
 		res := scoped(tx, id, owner).Clauses(clause.Returning{}).Delete(&row)
@@ -189,7 +190,10 @@ func (s *Store) Delete(ctx context.Context, id, owner string) error {
 		return tx.Model(&ownerRow{}).Where("created_by = ? AND app_count > 0", row.CreatedBy).
 			Update("app_count", gorm.Expr("app_count - 1")).Error
 	})
-	return translate(err)
+	if err != nil {
+		return App{}, translate(err)
+	}
+	return row.toApp(), nil
 }
 
 // SetSecretHash replaces the secret of one application (owner as in Get).

@@ -84,8 +84,9 @@ func TestCredentialsAndLastLogin(t *testing.T) {
 		if ok, err := s.Exists(ctx, app.ClientID); !ok || err != nil {
 			t.Fatalf("exists: %v %v", ok, err)
 		}
-		if err := s.Delete(ctx, app.ID, ""); err != nil {
-			t.Fatal(err)
+		gone, err := s.Delete(ctx, app.ID, "")
+		if err != nil || gone.ClientID != app.ClientID || gone.CreatedBy != "a" {
+			t.Fatalf("delete returned %+v, %v", gone, err)
 		}
 		if ok, _ := s.Exists(ctx, app.ClientID); ok {
 			t.Fatal("exists after delete")
